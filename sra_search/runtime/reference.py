@@ -1,0 +1,49 @@
+"""Reference implementation: the whole attention matrix in float32, edited as the spec says.
+
+Written to be read next to ``docs/sra-spec.md``, not to be fast: memory grows with n x n
+per head. The fast path (``fast.py``) must give the same logits; the tests check it.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from sra_search.runtime.edit import edit_rows
+from sra_search.runtime.masks import allowed_keys
+from sra_search.runtime.session import Session
+
+
+def reference_attention(
+    session: Session,
+    module: torch.nn.Module,
+    query: torch.Tensor,  # [batch, heads, q_len, head_dim]
+    key: torch.Tensor,  # [batch, kv_heads, k_len, head_dim]
+    value: torch.Tensor,  # [batch, kv_heads, k_len, head_dim]
+    attention_mask: torch.Tensor | None,
+    scaling: float,
+) -> torch.Tensor:
+    """Returns the attention output ``[batch, q_len, heads, head_dim]`` in the query's dtype."""
+    batch, heads, q_len, _ = query.shape
+    k_len = key.shape[2]
+    # Grouped-query attention: each key/value head serves `groups` query heads, as in the model.
+    groups = heads // key.shape[1]
+    k = key.float().repeat_interleave(groups, dim=1)
+    v = value.float().repeat_interleave(groups, dim=1)
+
+    # Softmax(Q K^T * scaling) with the model's mask; causality rebuilt when the mask is None.
+    scores = torch.matmul(query.float(), k.transpose(-1, -2)) * scaling
+    allowed = allowed_keys(attention_mask, q_len, k_len, device=query.device)
+    scores = scores.masked_fill(~allowed, float("-inf"))
+    weights = torch.softmax(scores, dim=-1)
+    # Padding query rows may see no key at all; their output is never used.
+    weights = torch.nan_to_num(weights, nan=0.0)
+
+    # The inter loop's rows come before the outer loop's in `plan`, and the rows are disjoint.
+    for e in session.plan(module.layer_idx, query, key, attention_mask):
+        rows = weights[e.sequence, :, e.row_start : e.row_end, :]
+        res = edit_rows(rows, e.target_start, e.target_end, e.theta, e.scale, session.config.gem_share)
+        weights[e.sequence, :, e.row_start : e.row_end, :] = res.weights
+        session.stats.record(module.layer_idx, e.loop, res.edited, res.removed, res.accumulated)
+
+    out = torch.matmul(weights, v)  # [batch, heads, q_len, head_dim]
+    return out.transpose(1, 2).contiguous().to(query.dtype)

@@ -1,0 +1,95 @@
+"""State of one model inside an ``enable_sra`` block, and the per-forward planning both
+implementations share: is this a prefill, which sequences are active, which rows to edit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from sra_search.config import SRAConfig
+from sra_search.runtime.geometry import LoopEdit, inactive_reason, plan_layer
+from sra_search.runtime.masks import sequence_spans
+from sra_search.runtime.stats import SRAStats
+
+
+@dataclass(frozen=True)
+class PlannedEdit:
+    """A loop edit placed in the batch: absolute rows/targets of batch row ``sequence``."""
+
+    sequence: int
+    loop: str
+    row_start: int
+    row_end: int
+    target_start: int
+    target_end: int
+    theta: float
+    scale: float
+
+    @classmethod
+    def place(cls, sequence: int, offset: int, e: LoopEdit) -> "PlannedEdit":
+        return cls(
+            sequence,
+            e.loop,
+            offset + e.row_start,
+            offset + e.row_end,
+            offset + e.target_start,
+            offset + e.target_end,
+            e.theta,
+            e.scale,
+        )
+
+
+@dataclass
+class Session:
+    """One model under SRA: its config, layer count, prompt lengths and statistics."""
+
+    config: SRAConfig
+    num_layers: int
+    impl: str
+    stats: SRAStats
+    prompt_len: int | list[int] | None = None
+    _forward: int = field(default=-1, repr=False)
+
+    def _prompt_len(self, sequence: int, valid: int) -> int:
+        if self.prompt_len is None:
+            return valid
+        n = self.prompt_len if isinstance(self.prompt_len, int) else self.prompt_len[sequence]
+        if n > valid:
+            raise ValueError(
+                f"prompt_len={n} for batch row {sequence} exceeds its {valid} valid tokens; "
+                "prompt_len counts the prompt's real (non-padding) tokens"
+            )
+        return n
+
+    def plan(
+        self, layer: int, query: torch.Tensor, key: torch.Tensor, attention_mask: torch.Tensor | None
+    ) -> list[PlannedEdit]:
+        """The edits to apply in this attention call; empty unless it is a prefill.
+
+        A prefill processes the prompt from its first token with an empty cache, which the
+        attention call sees as ``q_len == k_len``. Decode steps (``q_len == 1 < k_len``) and
+        cached continuations (``q_len < k_len``) are never edited.
+        """
+        batch, _, q_len, _ = query.shape
+        if key.shape[2] != q_len:
+            return []
+        if isinstance(self.prompt_len, list) and len(self.prompt_len) != batch:
+            raise ValueError(f"prompt_len has {len(self.prompt_len)} entries for a batch of {batch}")
+        first_layer = layer == 0
+        if first_layer:
+            self._forward = self.stats.start_forward()
+        edits: list[PlannedEdit] = []
+        for row, span in enumerate(sequence_spans(attention_mask, batch, q_len)):
+            if span.problem is not None:
+                if first_layer:
+                    self.stats.record_inactive(self._forward, row, span.problem)
+                continue
+            n = self._prompt_len(row, span.length)
+            reason = inactive_reason(n, self.num_layers, self.config)
+            if reason is not None:
+                if first_layer:
+                    self.stats.record_inactive(self._forward, row, reason)
+                continue
+            edits.extend(PlannedEdit.place(row, span.start, e) for e in plan_layer(n, self.num_layers, layer, self.config))
+        return edits

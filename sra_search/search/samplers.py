@@ -1,0 +1,86 @@
+"""Optuna sampler and pruner for a study file.
+
+Constraints are not passed here: the driver reports them with ``trial.set_constraint``
+(Optuna 5), which TPE, GP and NSGA-II read from the trials themselves.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import optuna
+from optuna.samplers import BaseSampler, GridSampler
+from optuna.trial import FrozenTrial, TrialState
+
+from sra_search.search import space as space_mod
+from sra_search.search.schema import StudyFile
+
+
+class AskTellGridSampler(GridSampler):
+    """Optuna's GridSampler without its ``study.stop()`` call.
+
+    ``GridSampler.after_trial`` stops the study when the grid is exhausted, which only
+    works inside ``study.optimize``; under ask-and-tell it raises. The driver checks
+    :meth:`is_exhausted` itself instead.
+    """
+
+    def after_trial(
+        self, study: optuna.Study, trial: FrozenTrial, state: TrialState, values: Sequence[float] | None
+    ) -> None:
+        return None
+
+
+def make_sampler(spec: StudyFile) -> BaseSampler:
+    """The sampler named in ``[sampler]``, seeded with the study's seed."""
+    s = spec.sampler
+    seed = spec.seed
+    if s.kind == "tpe":
+        kwargs: dict[str, Any] = {"seed": seed, "multivariate": s.multivariate, "constant_liar": True}
+        if s.n_startup_trials is not None:
+            kwargs["n_startup_trials"] = s.n_startup_trials
+        # constant_liar: with several workers, trials still running count as "bad" so
+        # parallel asks spread out instead of sampling the same region.
+        return optuna.samplers.TPESampler(**kwargs)
+    if s.kind == "gp":
+        kwargs = {"seed": seed}
+        if s.n_startup_trials is not None:
+            kwargs["n_startup_trials"] = s.n_startup_trials
+        return optuna.samplers.GPSampler(**kwargs)
+    if s.kind == "nsga2":
+        kwargs = {"seed": seed}
+        if s.population_size is not None:
+            kwargs["population_size"] = s.population_size
+        return optuna.samplers.NSGAIISampler(**kwargs)
+    if s.kind == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if s.kind == "grid":
+        return AskTellGridSampler(space_mod.grid(spec.search_space), seed=seed)
+    raise ValueError(f"unknown sampler {s.kind!r}")  # pragma: no cover - schema forbids it
+
+
+def n_steps(spec: StudyFile) -> int:
+    """Intermediate reports per trial: one per chunk of search cases, over all tasks."""
+    return sum(-(-t.cases.search // t.chunk) for t in spec.tasks)
+
+
+def make_pruner(spec: StudyFile) -> optuna.pruners.BasePruner:
+    """The pruner named in ``[pruner]``; none for multi-objective studies (Optuna cannot prune those)."""
+    p = spec.pruner
+    if p.kind == "none" or spec.multi_objective:
+        return optuna.pruners.NopPruner()
+    if p.kind == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=p.n_startup_trials, n_warmup_steps=p.n_warmup_steps)
+    if p.kind == "percentile":
+        return optuna.pruners.PercentilePruner(
+            p.percentile, n_startup_trials=p.n_startup_trials, n_warmup_steps=p.n_warmup_steps
+        )
+    if p.kind == "successive_halving":
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=max(1, p.n_warmup_steps))
+    if p.kind == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max(2, n_steps(spec)))
+    raise ValueError(f"unknown pruner {p.kind!r}")  # pragma: no cover
+
+
+def directions(spec: StudyFile) -> list[str]:
+    """Maximize the objective; with ``perplexity_objective`` also minimize the perplexity ratio."""
+    return ["maximize", "minimize"] if spec.multi_objective else ["maximize"]

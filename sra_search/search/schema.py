@@ -1,0 +1,350 @@
+"""The study file: a TOML document validated by pydantic.
+
+Errors name the key path (``search_space.s_in.low``) and, when it can be found,
+the line of the file, so a typo in a study file is a one-line fix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from sra_search.config import SRAConfig
+
+SRA_FLOAT_PARAMS = ("tau_in", "tau_ou", "s_in", "s_ou", "gem_share")
+SRA_INT_PARAMS = ("c_s", "c_e")
+SRA_BOOL_PARAMS = ("inter", "outer")
+SRA_PARAMS = ("tau_in", "tau_ou", "s_in", "s_ou", "c_s", "c_e", "inter", "outer", "gem_share")
+
+DEFAULT_STORAGE = "sqlite:///sra-search.db"
+"""Used when neither ``--storage``, ``$SRA_SEARCH_STORAGE`` nor the study file names one."""
+
+
+class StudyFileError(ValueError):
+    """A study file that cannot be read or does not validate; the message names key and line."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ParamSpec(_Strict):
+    """One SRA parameter: exactly one of ``fixed``, ``choices`` or a ``low``/``high`` range."""
+
+    fixed: float | int | bool | None = None
+    choices: list[float | int | bool] | None = None
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    step: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> "ParamSpec":
+        kinds = [self.fixed is not None, self.choices is not None, self.low is not None or self.high is not None]
+        if sum(kinds) != 1:
+            raise ValueError("give exactly one of: fixed = v, choices = [...], or low = a, high = b")
+        if self.choices is not None and len(self.choices) == 0:
+            raise ValueError("choices must not be empty")
+        if kinds[2]:
+            if self.low is None or self.high is None:
+                raise ValueError("a range needs both low and high")
+            if not (math.isfinite(self.low) and math.isfinite(self.high)) or self.low >= self.high:
+                raise ValueError(f"low must be < high (got low={self.low}, high={self.high})")
+            if self.log and self.low <= 0:
+                raise ValueError("log = true needs low > 0")
+            if self.log and self.step is not None:
+                raise ValueError("log = true and step cannot be combined (Optuna does not support it)")
+        return self
+
+    @property
+    def kind(self) -> str:
+        if self.fixed is not None:
+            return "fixed"
+        return "choices" if self.choices is not None else "range"
+
+    def values(self) -> list[Any]:
+        """Every value this spec can take that must be checked against SRAConfig's bounds."""
+        if self.fixed is not None:
+            return [self.fixed]
+        if self.choices is not None:
+            return list(self.choices)
+        return [self.low, self.high]
+
+
+class SearchSpace(_Strict):
+    """Search space of the SRA parameters; a parameter left out keeps the paper's public value."""
+
+    tau_in: ParamSpec | None = None
+    tau_ou: ParamSpec | None = None
+    s_in: ParamSpec | None = None
+    s_ou: ParamSpec | None = None
+    c_s: ParamSpec | None = None
+    c_e: ParamSpec | None = None
+    inter: ParamSpec | None = None
+    outer: ParamSpec | None = None
+    gem_share: ParamSpec | None = None
+
+    @model_validator(mode="after")
+    def _within_sra_bounds(self) -> "SearchSpace":
+        # Check each extreme value against SRAConfig itself so the bounds live in one place.
+        base = SRAConfig.paper_public().model_dump()
+        for name in SRA_PARAMS:
+            spec: ParamSpec | None = getattr(self, name)
+            if spec is None:
+                continue
+            for value in spec.values():
+                if name in SRA_BOOL_PARAMS:
+                    if not isinstance(value, bool):
+                        raise ValueError(f"{name}: must be true/false (got {value!r})")
+                    if spec.kind == "range":
+                        raise ValueError(f"{name}: a loop switch takes fixed or choices, not a range")
+                    continue
+                if isinstance(value, bool):
+                    raise ValueError(f"{name}: must be a number (got {value!r})")
+                if name in SRA_INT_PARAMS and float(value) != int(value):
+                    raise ValueError(f"{name}: must be an integer (got {value!r})")
+                try:
+                    SRAConfig(**{**base, name: int(value) if name in SRA_INT_PARAMS else value})
+                except ValidationError as exc:
+                    msg = exc.errors()[0]["msg"]
+                    raise ValueError(f"{name}: value {value!r} is outside SRAConfig's range ({msg})") from None
+        return self
+
+    def specs(self) -> dict[str, ParamSpec]:
+        return {n: getattr(self, n) for n in SRA_PARAMS if getattr(self, n) is not None}
+
+
+class SplitCases(_Strict):
+    search: int = Field(default=16, ge=1, description="Cases per trial.")
+    holdout: int = Field(default=0, ge=0, description="Cases to re-score the best trial on at the end (0 = skip).")
+
+
+class TaskSpec(_Strict):
+    """One task of the objective: ``objectives.get(name, **params)``."""
+
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    weight: float = Field(default=1.0, gt=0)
+    cases: SplitCases = Field(default_factory=SplitCases)
+    chunk: int = Field(default=4, ge=1, description="Cases per chunk; the pruner sees one report per chunk.")
+    batch_size: int | None = Field(default=None, ge=1)
+
+
+class PerplexityConstraint(_Strict):
+    """Perplexity of a named text with SRA over the baseline's, at most ``max_ratio``."""
+
+    max_ratio: float = Field(gt=1.0)
+    task: str = "perplexity"
+    params: dict[str, Any] = Field(default_factory=dict, description="Parameters of the perplexity task (the text).")
+    cases: int | None = Field(default=None, ge=1)
+
+
+class AttentionConstraint(_Strict):
+    """Mean accumulated attention of edited rows within [low, high] (paper: 1.1-1.4)."""
+
+    low: float = Field(default=1.1, gt=0)
+    high: float = Field(default=1.4, gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "AttentionConstraint":
+        if self.low > self.high:
+            raise ValueError(f"low must be <= high (got {self.low} > {self.high})")
+        return self
+
+
+class Constraints(_Strict):
+    perplexity: PerplexityConstraint | None = None
+    attention: AttentionConstraint | None = Field(default_factory=AttentionConstraint)
+    min_edited_share: float | None = Field(default=None, ge=0, le=1)
+
+
+class Objective(_Strict):
+    """``score``: the weighted task score; ``delta``: the same minus the no-SRA baseline's."""
+
+    target: Literal["score", "delta"] = "delta"
+    perplexity_objective: bool = Field(
+        default=False, description="Add the perplexity ratio as a second objective to minimize (Pareto front)."
+    )
+
+
+class Sampler(_Strict):
+    kind: Literal["tpe", "gp", "nsga2", "random", "grid"] = "tpe"
+    n_startup_trials: int | None = Field(default=None, ge=0)
+    multivariate: bool = True
+    population_size: int | None = Field(default=None, ge=2)
+
+
+class Pruner(_Strict):
+    kind: Literal["none", "median", "percentile", "successive_halving", "hyperband"] = "median"
+    n_startup_trials: int = Field(default=4, ge=0)
+    n_warmup_steps: int = Field(default=1, ge=0)
+    percentile: float = Field(default=25.0, gt=0, lt=100)
+
+
+class Budget(_Strict):
+    """Stop when either is reached; both count what earlier runs of the study already did."""
+
+    trials: int | None = Field(default=None, ge=1)
+    time_s: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _some(self) -> "Budget":
+        if self.trials is None and self.time_s is None:
+            raise ValueError("give trials, time_s or both")
+        return self
+
+
+class Workers(_Strict):
+    count: int = Field(default=2, ge=1)
+    cpus: float = Field(default=1, ge=0)
+    gpus: float = Field(default=0, ge=0)
+    address: str | None = Field(default=None, description="Ray address: none = local ray.init(), 'auto' on a cluster.")
+    max_restarts: int = Field(default=3, ge=0)
+
+
+class Storage(_Strict):
+    url: str | None = Field(default=None, description="SQLAlchemy URL; ${VARS} are expanded.")
+    heartbeat_s: int = Field(default=5, ge=1)
+    grace_s: int = Field(default=20, ge=2)
+
+
+class StudyFile(_Strict):
+    """The whole study file."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
+    model: str
+    description: str = ""
+    seed: int = 0
+    tasks: list[TaskSpec] = Field(min_length=1)
+    search_space: SearchSpace
+    objective: Objective = Field(default_factory=Objective)
+    constraints: Constraints = Field(default_factory=Constraints)
+    sampler: Sampler = Field(default_factory=Sampler)
+    pruner: Pruner = Field(default_factory=Pruner)
+    budget: Budget
+    workers: Workers = Field(default_factory=Workers)
+    storage: Storage = Field(default_factory=Storage)
+    enqueue_paper_public: bool = True
+
+    @field_validator("model")
+    @classmethod
+    def _nonempty(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "StudyFile":
+        specs = self.search_space.specs()
+        if self.sampler.kind == "grid":
+            bad = [n for n, s in specs.items() if s.kind == "range"]
+            if bad:
+                raise ValueError(f"sampler.kind = 'grid' needs choices or fixed values, not ranges: {', '.join(bad)}")
+        if not any(s.kind != "fixed" for s in specs.values()):
+            raise ValueError("search_space: at least one parameter must vary (a range or choices)")
+        if self.objective.perplexity_objective and self.constraints.perplexity is None:
+            raise ValueError("objective.perplexity_objective needs [constraints.perplexity] (the text)")
+        if self.objective.perplexity_objective and self.sampler.kind in ("gp", "grid"):
+            pass  # both handle several objectives in Optuna 5; nothing to refuse
+        return self
+
+    # ----- derived values -------------------------------------------------------------
+
+    @property
+    def multi_objective(self) -> bool:
+        return self.objective.perplexity_objective
+
+    def storage_url(self, override: str | None = None) -> str:
+        """Storage URL by precedence: override, study file, ``$SRA_SEARCH_STORAGE``, default."""
+        return resolve_storage_url(override or self.storage.url)
+
+    def definition_hash(self) -> str:
+        """Hash of what defines the study's results (not budget, workers or storage)."""
+        keep = self.model_dump(
+            include={"model", "tasks", "search_space", "objective", "constraints", "seed", "sampler"}
+        )
+        return hashlib.sha256(json.dumps(keep, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def resolve_storage_url(url: str | None) -> str:
+    """Expand ``${VARS}``; fall back to ``$SRA_SEARCH_STORAGE`` and then to :data:`DEFAULT_STORAGE`."""
+    chosen = url or os.environ.get("SRA_SEARCH_STORAGE") or DEFAULT_STORAGE
+    expanded = os.path.expandvars(chosen)
+    if "${" in expanded or re.search(r"\$[A-Za-z_]", expanded):
+        raise StudyFileError(f"storage URL {chosen!r} names an environment variable that is not set")
+    return expanded
+
+
+def _loc_to_path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _find_line(text: str, loc: tuple[Any, ...]) -> int | None:
+    """Best-effort line number of the key at ``loc`` in the TOML text (1-based)."""
+    lines = text.splitlines()
+    keys = [p for p in loc if isinstance(p, str)]
+    if not keys:
+        return None
+    start = 0
+    found: int | None = None
+    for depth, key in enumerate(keys):
+        header = re.compile(r"^\s*\[\[?\s*" + r"\s*\.\s*".join(map(re.escape, keys[: depth + 1])) + r"\s*\]\]?")
+        assign = re.compile(r"(^|[{,\s])" + re.escape(key) + r"\s*=")
+        hit = None
+        for i in range(start, len(lines)):
+            if header.search(lines[i]) or assign.search(lines[i].split("#", 1)[0]):
+                hit = i
+                break
+        if hit is None:
+            break
+        found, start = hit, hit
+    return None if found is None else found + 1
+
+
+def format_validation_error(exc: ValidationError, text: str = "", source: str = "study file") -> str:
+    """One line per problem: ``source:LINE: key.path: message``."""
+    out = []
+    for err in exc.errors():
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        path = _loc_to_path(loc) or "(top level)"
+        line = _find_line(text, loc) if text else None
+        where = f"{source}:{line}" if line else source
+        msg = err["msg"].removeprefix("Value error, ")
+        out.append(f"{where}: {path}: {msg}")
+    return "\n".join(out)
+
+
+def parse_study(text: str, source: str = "study file") -> StudyFile:
+    """Validate TOML text; raise :class:`StudyFileError` naming the key path and line."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise StudyFileError(f"{source}: not valid TOML: {exc}") from None
+    try:
+        return StudyFile.model_validate(data)
+    except ValidationError as exc:
+        raise StudyFileError(format_validation_error(exc, text, source)) from None
+
+
+def load_study_file(path: str | os.PathLike[str]) -> StudyFile:
+    """Read and validate a study file; relative ``path``-like task parameters are resolved later."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise StudyFileError(f"cannot read study file {p}: {exc.strerror}") from None
+    return parse_study(text, str(p))
