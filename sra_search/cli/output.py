@@ -9,7 +9,7 @@ from typing import Any, NoReturn
 import typer
 from rich.console import Console
 
-console = Console(stderr=True)
+console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 """Human output (progress, tables) goes to stderr so ``--json`` stdout stays machine-readable."""
 
 

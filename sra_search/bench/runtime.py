@@ -1,0 +1,213 @@
+"""Runtime benchmark: SRA prefill, memory and decode speed against the unmodified SDPA model.
+
+Every variant is measured in the same run, interleaved repeat by repeat so that drift of
+a noisy machine hits them alike; the table reports medians and ratios to the baseline.
+Peak memory on CPU is the peak RSS of a fresh subprocess above its RSS after loading
+the model (on CUDA: ``torch.cuda.max_memory_allocated`` in-process).
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import statistics
+import subprocess
+import sys
+import time
+
+import torch
+
+from sra_search.bench.machine import describe
+from sra_search.config import SRAConfig
+from sra_search.runtime.context import enable_sra
+
+VARIANTS = ("baseline", "fast", "reference")
+CONFIG = SRAConfig.paper_public()
+
+
+def _ids(tokenizer, length: int) -> torch.Tensor:
+    g = torch.Generator().manual_seed(length)
+    # Ordinary word tokens, not specials: realistic attention patterns for the edit.
+    return torch.randint(1000, min(tokenizer.vocab_size, 40000), (1, length), generator=g)
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def prefill_seconds(model, ids: torch.Tensor, variant: str) -> float:
+    """Wall time of one prefill forward (the model's own cache included, as in generation)."""
+    _sync(ids.device)
+    start = time.perf_counter()
+    with torch.no_grad():
+        if variant == "baseline":
+            model(ids, use_cache=True)
+        else:
+            with enable_sra(model, CONFIG, impl=variant):
+                model(ids, use_cache=True)
+    _sync(ids.device)
+    return time.perf_counter() - start
+
+
+def decode_tokens_per_second(model, ids: torch.Tensor, tokens: int, sra: bool) -> float:
+    """Greedy decode speed after a prefill; with ``sra`` the steps run inside the SRA block."""
+    with torch.no_grad():
+        if sra:
+            with enable_sra(model, CONFIG):
+                out = model(ids, use_cache=True)
+                return _decode(model, out, tokens)
+        out = model(ids, use_cache=True)
+        return _decode(model, out, tokens)
+
+
+def _decode(model, out, tokens: int) -> float:
+    cache, nxt = out.past_key_values, out.logits[:, -1:].argmax(-1)
+    _sync(nxt.device)
+    start = time.perf_counter()
+    for _ in range(tokens):
+        out = model(nxt, past_key_values=cache, use_cache=True)
+        cache, nxt = out.past_key_values, out.logits[:, -1:].argmax(-1)
+    _sync(nxt.device)
+    return tokens / (time.perf_counter() - start)
+
+
+def _peak_rss_child(model_name: str, length: int, variant: str) -> None:
+    """Subprocess body: print extra peak RSS (bytes) of one prefill above the loaded model."""
+    import resource
+
+    from sra_search.models import load_model
+
+    model, tok = load_model(model_name)
+    ids = _ids(tok, length).to(model.device)
+    with open("/proc/self/status") as f:
+        rss = next(int(line.split()[1]) for line in f if line.startswith("VmRSS"))
+    prefill_seconds(model, ids, variant)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    print(json.dumps({"extra_bytes": max(0, peak - rss) * 1024}))
+
+
+def peak_extra_memory(model_name: str, model, length: int, variant: str) -> int:
+    """Extra memory of one prefill (bytes): CUDA allocator peak, or a subprocess's peak RSS."""
+    if next(model.parameters()).is_cuda:
+        ids = _ids_for(model, length)
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+        prefill_seconds(model, ids, variant)
+        return torch.cuda.max_memory_allocated() - base
+    code = (
+        "from sra_search.bench.runtime import _peak_rss_child; "
+        f"_peak_rss_child({model_name!r}, {length}, {variant!r})"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return int(json.loads(out.stdout.strip().splitlines()[-1])["extra_bytes"])
+
+
+_TOKENIZER = None
+
+
+def _ids_for(model, length: int) -> torch.Tensor:
+    return _ids(_TOKENIZER, length).to(model.device)
+
+
+def run(model_name: str, lengths: list[int], repeats: int, decode_tokens: int, reference: bool, progress=None) -> dict:
+    """Measure everything; returns a JSON-safe dict of results."""
+    global _TOKENIZER
+    from sra_search.models import load_model
+
+    model, tok = load_model(model_name)
+    _TOKENIZER = tok
+    variants = [v for v in VARIANTS if reference or v != "reference"]
+    rows = []
+    for length in lengths:
+        ids = _ids(tok, length).to(model.device)
+        for v in variants:  # warm-up: first calls pay allocator and kernel set-up
+            prefill_seconds(model, ids, v)
+        times: dict[str, list[float]] = {v: [] for v in variants}
+        for _ in range(repeats):
+            for v in variants:
+                times[v].append(prefill_seconds(model, ids, v))
+                if progress:
+                    progress(f"{length} tokens: prefill {v}")
+        med = {v: statistics.median(t) for v, t in times.items()}
+        mem = {}
+        for v in ("baseline", "fast"):
+            mem[v] = peak_extra_memory(model_name, model, length, v)
+            if progress:
+                progress(f"{length} tokens: memory {v}")
+        dec = {"baseline": [], "fast": []}
+        for _ in range(repeats):
+            dec["baseline"].append(decode_tokens_per_second(model, ids, decode_tokens, sra=False))
+            dec["fast"].append(decode_tokens_per_second(model, ids, decode_tokens, sra=True))
+            if progress:
+                progress(f"{length} tokens: decode")
+        dmed = {k: statistics.median(v) for k, v in dec.items()}
+        rows.append(
+            {
+                "prompt_tokens": length,
+                "prefill_s": med,
+                "prefill_ratio": {v: med[v] / med["baseline"] for v in variants},
+                "peak_extra_mib": {k: v / 2**20 for k, v in mem.items()},
+                "peak_memory_ratio": mem["fast"] / mem["baseline"] if mem["baseline"] else None,
+                "decode_tokens_per_s": dmed,
+                "decode_ratio": dmed["fast"] / dmed["baseline"],
+            }
+        )
+    return {
+        "benchmark": "runtime",
+        "command": " ".join(shlex.quote(a) for a in sys.argv),
+        "model": model_name,
+        "sra_config": CONFIG.model_dump(),
+        "repeats": repeats,
+        "decode_tokens": decode_tokens,
+        "machine": describe(),
+        "targets": {"fast_prefill_ratio_max": 1.10, "peak_memory_ratio_max": 1.10, "decode_ratio_min": 0.98},
+        "results": rows,
+    }
+
+
+def main(model: str, lengths: list[int], repeats: int, decode_tokens: int, reference: bool, json_out: bool) -> dict:
+    """Run and print (table or JSON)."""
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from sra_search.cli.output import console, print_json
+
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task("benchmark", total=None)
+        result = run(model, lengths, repeats, decode_tokens, reference, lambda d: bar.update(task, description=d))
+    if json_out:
+        print_json(result)
+        return result
+    m = result["machine"]
+    console.print(f"command: {result['command']}")
+    console.print(
+        f"machine: {m['cpu']}, {m['cores']} cores ({m['torch_threads']} torch threads), "
+        f"{m.get('memory_gib')} GiB, GPU: {m['gpu']}; torch {m['torch']}, transformers {m.get('transformers')}"
+    )
+    console.print(f"model: {model}; SRA: {CONFIG.short()}; {repeats} repeats, medians; decode {decode_tokens} tokens")
+    table = Table(title="SRA runtime vs unmodified SDPA (ratios: lower is better for time/memory)")
+    for col in (
+        "tokens", "base prefill s", "fast prefill s", "fast/base", "ref prefill s", "ref/base",
+        "base extra MiB", "fast extra MiB", "mem fast/base", "base dec tok/s", "fast dec tok/s", "dec fast/base",
+    ):
+        table.add_column(col, justify="right")
+    for r in result["results"]:
+        p, pr = r["prefill_s"], r["prefill_ratio"]
+        table.add_row(
+            str(r["prompt_tokens"]),
+            f"{p['baseline']:.3f}",
+            f"{p['fast']:.3f}",
+            f"{pr['fast']:.3f}",
+            f"{p['reference']:.3f}" if "reference" in p else "-",
+            f"{pr['reference']:.3f}" if "reference" in pr else "-",
+            f"{r['peak_extra_mib']['baseline']:.0f}",
+            f"{r['peak_extra_mib']['fast']:.0f}",
+            f"{r['peak_memory_ratio']:.3f}" if r["peak_memory_ratio"] else "-",
+            f"{r['decode_tokens_per_s']['baseline']:.1f}",
+            f"{r['decode_tokens_per_s']['fast']:.1f}",
+            f"{r['decode_ratio']:.3f}",
+        )
+    console.print(table)
+    return result
