@@ -7,7 +7,9 @@ is needed at run time.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import io
 import os
 from pathlib import Path
 
@@ -99,8 +101,11 @@ def load_model(
     if str(name_or_path).lower() == SMOLLM2:
         source = smollm2_path()
         kwargs["gguf_file"] = SMOLLM2_GGUF
-    tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
-    model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, attn_implementation="sdpa", **kwargs)
+    # transformers' GGUF loader draws plain tqdm bars that no logging switch silences.
+    quiet = contextlib.redirect_stderr(io.StringIO()) if "gguf_file" in kwargs else contextlib.nullcontext()
+    with quiet:
+        tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
+        model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, attn_implementation="sdpa", **kwargs)
     model.to(device).eval()
     check_supported(model)
     if tokenizer.pad_token is None:

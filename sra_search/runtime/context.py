@@ -12,6 +12,7 @@ implementation is set back, and the registrations are removed once no model uses
 from __future__ import annotations
 
 import threading
+import warnings
 import weakref
 from contextlib import contextmanager
 from typing import Iterator, Literal
@@ -23,6 +24,8 @@ from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
 
 from sra_search.config import SRAConfig
 from sra_search.models import check_supported
+from sra_search.presets.fingerprint import model_fingerprint
+from sra_search.presets.schema import Preset
 from sra_search.runtime.fast import fast_attention
 from sra_search.runtime.reference import reference_attention
 from sra_search.runtime.session import Session
@@ -88,26 +91,50 @@ def _attention_modules(model: torch.nn.Module) -> list[torch.nn.Module]:
     return [m for m in model.modules() if hasattr(m, "layer_idx") and hasattr(m, "scaling")]
 
 
+class PresetMismatchError(ValueError):
+    """A preset was measured on other weights than the model it is applied to."""
+
+
+def _check_fingerprint(model: torch.nn.Module, preset: Preset, allow: bool) -> None:
+    actual = model_fingerprint(model)
+    if actual == preset.model.fingerprint:
+        return
+    message = (
+        f"preset {preset.name} v{preset.version} was measured on {preset.model.architecture} "
+        f"{preset.model.source!r} with fingerprint {preset.model.fingerprint[:19]}..., but this model's "
+        f"fingerprint is {actual[:19]}...: other weights or config"
+    )
+    if not allow:
+        raise PresetMismatchError(message + "; pass allow_fingerprint_mismatch=True to apply it anyway")
+    warnings.warn(message + "; applying it anyway (allow_fingerprint_mismatch=True)", stacklevel=3)
+
+
 @contextmanager
 def enable_sra(
     model: torch.nn.Module,
-    config: SRAConfig,
+    config: SRAConfig | Preset,
     *,
     prompt_len: int | list[int] | None = None,
     impl: Literal["fast", "reference"] = "fast",
     stats: SRAStats | None = None,
+    allow_fingerprint_mismatch: bool = False,
 ) -> Iterator[SRAStats]:
     """Apply SRA to every prefill of ``model`` inside the ``with`` block.
 
     Args:
         model: a transformers causal LM with rotary position embeddings whose attention goes
             through transformers' attention interface (Llama, Mistral, Qwen2, ...).
-        config: the SRA parameters.
+        config: the SRA parameters, or a :class:`~sra_search.presets.Preset`: each sequence then
+            uses the config of the length bucket holding its prompt length (no bucket: inactive).
         prompt_len: number of real prompt tokens (an int for all batch rows or one per row).
             SRA's geometry then uses the prompt only; later positions of the forward (e.g. a
             teacher-forced answer) are not edited. ``None``: the whole input is the prompt.
         impl: ``"fast"`` (SDPA + recompute of editable rows) or ``"reference"`` (full matrix).
         stats: continue accumulating into this object instead of a new one.
+        allow_fingerprint_mismatch: apply a preset measured on other weights anyway (warns).
+
+    Raises:
+        PresetMismatchError: the preset's model fingerprint differs from ``model``'s.
 
     Yields:
         :class:`SRAStats`, which accumulates over every prefill inside the block
@@ -115,8 +142,8 @@ def enable_sra(
 
     On exit the model's attention implementation is restored, whatever happened inside.
     """
-    if not isinstance(config, SRAConfig):
-        raise TypeError(f"config must be an SRAConfig, got {type(config).__name__}")
+    if not isinstance(config, (SRAConfig, Preset)):
+        raise TypeError(f"config must be an SRAConfig or a Preset, got {type(config).__name__}")
     if impl not in IMPLS:
         raise ValueError(f"impl must be one of {IMPLS}, got {impl!r}")
     if prompt_len is not None:
@@ -124,6 +151,8 @@ def enable_sra(
         if not lens or any(not isinstance(n, int) or n < 1 for n in lens):
             raise ValueError(f"prompt_len must be a positive int or a list of them, got {prompt_len!r}")
     check_supported(model)
+    if isinstance(config, Preset):
+        _check_fingerprint(model, config, allow_fingerprint_mismatch)
     modules = _attention_modules(model)
     if not modules:
         raise ValueError(f"{type(model).__name__}: no attention layer with a layer_idx found")

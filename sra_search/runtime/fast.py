@@ -49,7 +49,7 @@ def _recompute(
         mask = allowed_keys(attention_mask, q_len, q_len, slice(r0, r1), slice(0, r1), device=query.device)
         mask = mask[e.sequence if mask.shape[0] > 1 else 0, 0]
         weights = torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=-1)
-        res = edit_rows(weights, e.target_start, e.target_end, e.theta, e.scale, session.config.gem_share)
+        res = edit_rows(weights, e.target_start, e.target_end, e.theta, e.scale, e.gem_share)
         new = torch.matmul(res.weights.view(kv_heads, groups, rows, r1), v).reshape(heads, rows, head_dim)
         # Rows the edit leaves as they were (gem test failed, or nothing eliminated) keep
         # SDPA's output bit for bit.

@@ -41,7 +41,7 @@ def reference_attention(
     # The inter loop's rows come before the outer loop's in `plan`, and the rows are disjoint.
     for e in session.plan(module.layer_idx, query, key, attention_mask):
         rows = weights[e.sequence, :, e.row_start : e.row_end, :]
-        res = edit_rows(rows, e.target_start, e.target_end, e.theta, e.scale, session.config.gem_share)
+        res = edit_rows(rows, e.target_start, e.target_end, e.theta, e.scale, e.gem_share)
         weights[e.sequence, :, e.row_start : e.row_end, :] = res.weights
         session.stats.record(module.layer_idx, e.loop, res.edited, res.removed, res.accumulated)
 

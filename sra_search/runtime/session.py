@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import torch
 
 from sra_search.config import SRAConfig
+from sra_search.presets.schema import Preset
 from sra_search.runtime.geometry import LoopEdit, inactive_reason, plan_layer
 from sra_search.runtime.masks import sequence_spans
 from sra_search.runtime.stats import SRAStats
@@ -25,9 +26,10 @@ class PlannedEdit:
     target_end: int
     theta: float
     scale: float
+    gem_share: float
 
     @classmethod
-    def place(cls, sequence: int, offset: int, e: LoopEdit) -> "PlannedEdit":
+    def place(cls, sequence: int, offset: int, e: LoopEdit, gem_share: float) -> "PlannedEdit":
         return cls(
             sequence,
             e.loop,
@@ -37,14 +39,15 @@ class PlannedEdit:
             offset + e.target_end,
             e.theta,
             e.scale,
+            gem_share,
         )
 
 
 @dataclass
 class Session:
-    """One model under SRA: its config, layer count, prompt lengths and statistics."""
+    """One model under SRA: its config (or a preset's buckets), layer count, prompt lengths, statistics."""
 
-    config: SRAConfig
+    config: SRAConfig | Preset
     num_layers: int
     impl: str
     stats: SRAStats
@@ -61,6 +64,16 @@ class Session:
                 "prompt_len counts the prompt's real (non-padding) tokens"
             )
         return n
+
+    def config_for(self, n: int) -> tuple[SRAConfig | None, str | None]:
+        """The config for a prompt of ``n`` tokens (a preset picks its length bucket), or why none."""
+        if isinstance(self.config, SRAConfig):
+            return self.config, None
+        cfg = self.config.config_for(n)
+        if cfg is None:
+            ranges = ", ".join(f"[{b.min_tokens}, {b.max_tokens}]" for b in self.config.buckets)
+            return None, f"preset {self.config.name} v{self.config.version} has no bucket for {n} tokens ({ranges})"
+        return cfg, None
 
     def plan(
         self, layer: int, query: torch.Tensor, key: torch.Tensor, attention_mask: torch.Tensor | None
@@ -86,10 +99,15 @@ class Session:
                     self.stats.record_inactive(self._forward, row, span.problem)
                 continue
             n = self._prompt_len(row, span.length)
-            reason = inactive_reason(n, self.num_layers, self.config)
+            config, reason = self.config_for(n)
+            if config is not None:
+                reason = inactive_reason(n, self.num_layers, config)
             if reason is not None:
                 if first_layer:
                     self.stats.record_inactive(self._forward, row, reason)
                 continue
-            edits.extend(PlannedEdit.place(row, span.start, e) for e in plan_layer(n, self.num_layers, layer, self.config))
+            edits.extend(
+                PlannedEdit.place(row, span.start, e, config.gem_share)
+                for e in plan_layer(n, self.num_layers, layer, config)
+            )
         return edits

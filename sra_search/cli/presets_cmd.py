@@ -1,0 +1,150 @@
+"""``sra-search presets list|show|validate|schema`` and ``sra-search serve``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from sra_search.cli.output import console, fail, print_json
+
+presets = typer.Typer(help="List, show and validate published presets.", no_args_is_help=True)
+
+REGISTRY_HELP = "Preset directory or http(s) URL of `sra-search serve` (default: $SRA_SEARCH_PRESETS, then presets/)."
+SCHEMA_PATH = Path("presets/schema/preset-v1.json")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(presets, name="presets")
+    app.command()(serve)
+
+
+def _registry(location: Optional[str]):
+    from sra_search.presets import Registry
+
+    return Registry(location)
+
+
+@presets.command("list")
+def list_(
+    registry: Optional[str] = typer.Option(None, "--registry", help=REGISTRY_HELP),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Every published preset version."""
+    from dataclasses import asdict
+
+    from rich.table import Table
+
+    refs = _registry(registry).list()
+    if json_out:
+        print_json([asdict(r) for r in refs])
+        return
+    table = Table(title="presets")
+    for col in ("model", "task", "version", "location"):
+        table.add_column(col)
+    for r in refs:
+        table.add_row(r.model, r.task, str(r.version), r.location)
+    console.print(table if refs else "no presets found")
+
+
+@presets.command()
+def show(
+    model: str = typer.Argument(..., help="Model key, e.g. smollm2-135m."),
+    task: str = typer.Argument(..., help="Task name, e.g. passkey."),
+    version: str = typer.Option("latest", help="Version number or 'latest'."),
+    registry: Optional[str] = typer.Option(None, "--registry", help=REGISTRY_HELP),
+    json_out: bool = typer.Option(False, "--json", help="Print the preset JSON."),
+) -> None:
+    """One preset: its buckets, configs and held-out metrics."""
+    from rich.table import Table
+
+    from sra_search.presets import PresetFormatError, PresetNotFoundError
+
+    try:
+        p = _registry(registry).get(model, task, version)
+    except (PresetNotFoundError, PresetFormatError, ValueError) as e:
+        fail(str(e))
+    if json_out:
+        print_json(p.model_dump(mode="json"))
+        return
+    console.print(
+        f"[bold]{p.name}[/] v{p.version}  model={p.model.source} ({p.model.architecture}, {p.model.num_layers} layers)  "
+        f"beats_baseline={p.beats_baseline}  study={p.provenance.study}"
+    )
+    table = Table()
+    for col in ("tokens", "config", "score", "baseline", "delta", "ppl ratio", "acc. attn", "cases"):
+        table.add_column(col)
+    for b in p.buckets:
+        m = b.metrics
+        table.add_row(
+            f"{b.min_tokens}-{b.max_tokens}", b.config.short(), f"{m.score:.3f}", f"{m.baseline_score:.3f}",
+            f"{m.delta:+.3f}", f"{m.perplexity_ratio:.3f}" if m.perplexity_ratio else "-",
+            f"{m.accumulated_attention_mean:.3f}" if m.accumulated_attention_mean else "-", str(m.n_cases),
+        )  # fmt: skip
+    console.print(table)
+
+
+@presets.command()
+def validate(
+    paths: list[Path] = typer.Argument(None, help="Preset files; default: every preset in the registry."),
+    registry: Optional[str] = typer.Option(None, "--registry", help=REGISTRY_HELP),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Check preset files against the schema; exits 1 if any is invalid."""
+    from sra_search.presets import PresetFormatError, read_preset
+
+    files = list(paths or [Path(r.location) for r in _registry(registry).list()])
+    results = []
+    for f in files:
+        try:
+            read_preset(f)
+            results.append({"file": str(f), "ok": True, "error": None})
+        except PresetFormatError as e:
+            results.append({"file": str(f), "ok": False, "error": str(e)})
+    if json_out:
+        print_json(results)
+    else:
+        for r in results:
+            console.print(f"[green]ok[/]   {r['file']}" if r["ok"] else f"[red]bad[/]  {r['error']}")
+        console.print(f"{sum(r['ok'] for r in results)}/{len(results)} valid")
+    if not all(r["ok"] for r in results):
+        raise typer.Exit(1)
+
+
+@presets.command()
+def schema(
+    out: Path = typer.Option(SCHEMA_PATH, help="Where to write the JSON Schema."),
+    check: bool = typer.Option(False, help="Exit 1 if the file differs from the schema of the code."),
+) -> None:
+    """Write (or check) the preset JSON Schema generated from the pydantic model."""
+    from sra_search.presets.schema import Preset
+
+    text = json.dumps(Preset.model_json_schema(), indent=2) + "\n"
+    if check:
+        if not out.is_file() or out.read_text() != text:
+            fail(f"{out} is out of date; run `sra-search presets schema`", code=1)
+        console.print(f"{out} is current")
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    console.print(f"wrote {out}")
+
+
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to bind. Anything but loopback exposes the API: see README."),
+    port: int = typer.Option(8765, min=1, max=65535, help="Port."),
+    registry: Optional[str] = typer.Option(None, "--registry", help="Preset directory (default as for `presets`)."),
+) -> None:
+    """Serve the preset registry read-only over HTTP (FastAPI)."""
+    import uvicorn
+
+    from sra_search.presets.server import create_app
+
+    reg = _registry(registry)
+    if reg.url:
+        fail("--registry must be a directory for `serve`")
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        console.print(f"[yellow]warning:[/] binding {host}: the preset API is reachable from other machines")
+    uvicorn.run(create_app(reg), host=host, port=port, log_level="info")

@@ -1,0 +1,155 @@
+"""Looking presets up by model and task, in directories or from a ``sra-search serve`` URL.
+
+Search order for ``Registry()``: the directories in ``$SRA_SEARCH_PRESETS`` (``:``-separated),
+then the project's ``presets/``. For one (model, task) the first directory that has it wins.
+Malformed files are reported by :meth:`Registry.problems` and skipped, never fatal.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from sra_search.config import SRAConfig
+from sra_search.presets.schema import Preset, check_name
+from sra_search.presets.store import preset_dir, versions
+
+ENV_VAR = "SRA_SEARCH_PRESETS"
+PROJECT_PRESETS = Path(__file__).resolve().parents[2] / "presets"
+
+
+class PresetNotFoundError(LookupError):
+    """No preset for that model, task, version or prompt length."""
+
+
+class PresetFormatError(ValueError):
+    """A preset file is not a valid preset; the message names the file and the field."""
+
+
+@dataclass(frozen=True)
+class PresetRef:
+    """One published preset version, as listed."""
+
+    model: str
+    task: str
+    version: int
+    location: str
+
+
+def read_preset(path: Path) -> Preset:
+    """Parse and validate one preset file (JSON only; nothing is ever unpickled)."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise PresetFormatError(f"{path}: not readable JSON: {e}") from e
+    try:
+        # Strict: a file saying `true` where a count belongs is wrong, not the count 1.
+        preset = Preset.model_validate(data, strict=True)
+    except ValidationError as e:
+        fields = "; ".join(f"{'.'.join(map(str, err['loc'])) or '<root>'}: {err['msg']}" for err in e.errors())
+        raise PresetFormatError(f"{path}: invalid preset: {fields}") from e
+    parts = Path(path).parts
+    expected = (preset.model.name, preset.task.name, f"v{preset.version}.json")
+    if tuple(parts[-3:]) != expected:
+        raise PresetFormatError(
+            f"{path}: its model.name, task.name and version say {'/'.join(expected)}; a preset must live at that path"
+        )
+    return preset
+
+
+def default_roots() -> list[Path]:
+    roots = [Path(p) for p in os.environ.get(ENV_VAR, "").split(os.pathsep) if p]
+    return roots + [PROJECT_PRESETS]
+
+
+class Registry:
+    """Presets in one or more directories, or behind a ``sra-search serve`` HTTP URL."""
+
+    def __init__(self, path_or_url: str | os.PathLike | list | None = None) -> None:
+        self.url: str | None = None
+        if isinstance(path_or_url, str) and path_or_url.startswith(("http://", "https://")):
+            self.url = path_or_url.rstrip("/")
+            self.roots: list[Path] = []
+        elif path_or_url is None:
+            self.roots = default_roots()
+        elif isinstance(path_or_url, list):
+            self.roots = [Path(p) for p in path_or_url]
+        else:
+            self.roots = [Path(path_or_url)]
+
+    # -- HTTP ------------------------------------------------------------------------------
+    def _http(self, path: str, params: dict | None = None):
+        import httpx
+
+        r = httpx.get(self.url + path, params=params, timeout=30)
+        if r.status_code == 404:
+            raise PresetNotFoundError(r.json().get("detail", "not found"))
+        r.raise_for_status()
+        return r.json()
+
+    # -- listing -----------------------------------------------------------------------------
+    def _pairs(self) -> dict[tuple[str, str], Path]:
+        """(model, task) -> the directory that serves it (first root wins)."""
+        found: dict[tuple[str, str], Path] = {}
+        for root in self.roots:
+            if not root.is_dir():
+                continue
+            for model_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+                for task_dir in sorted(p for p in model_dir.iterdir() if p.is_dir()):
+                    key = (model_dir.name, task_dir.name)
+                    if key not in found and versions(task_dir):
+                        found[key] = task_dir
+        return found
+
+    def list(self) -> list[PresetRef]:
+        """Every published version, sorted by model, task, version."""
+        if self.url:
+            return [PresetRef(**d) for d in self._http("/presets")]
+        refs = []
+        for (model, task), d in sorted(self._pairs().items()):
+            refs += [PresetRef(model, task, v, str(d / f"v{v}.json")) for v in versions(d)]
+        return refs
+
+    def problems(self) -> list[str]:
+        """One message per preset file that does not validate."""
+        out = []
+        for ref in ([] if self.url else self.list()):
+            try:
+                read_preset(Path(ref.location))
+            except PresetFormatError as e:
+                out.append(str(e))
+        return out
+
+    # -- lookup ------------------------------------------------------------------------------
+    def get(self, model: str, task: str, version: int | str = "latest") -> Preset:
+        """The preset of ``model`` and ``task``: ``version`` an int or ``"latest"``."""
+        check_name("model name", model)
+        check_name("task name", task)
+        if version != "latest" and not (isinstance(version, int) or str(version).isdigit()):
+            raise ValueError(f"version must be an integer or 'latest', got {version!r}")
+        if self.url:
+            return Preset.model_validate(self._http(f"/presets/{model}/{task}", {"version": str(version)}))
+        d = self._pairs().get((model, task))
+        if d is None:
+            raise PresetNotFoundError(f"no preset for model {model!r} and task {task!r} in {self._where()}")
+        available = versions(d)
+        v = available[-1] if version == "latest" else int(version)
+        if v not in available:
+            raise PresetNotFoundError(f"{model}/{task} has no version {v} (published: {available})")
+        return read_preset(preset_dir(d.parents[1], model, task) / f"v{v}.json")
+
+    def resolve(self, model: str, task: str, prompt_len: int, version: int | str = "latest") -> SRAConfig:
+        """The ``SRAConfig`` of the bucket that holds ``prompt_len`` tokens."""
+        preset = self.get(model, task, version)
+        cfg = preset.config_for(prompt_len)
+        if cfg is None:
+            ranges = ", ".join(f"[{b.min_tokens}, {b.max_tokens}]" for b in preset.buckets)
+            raise PresetNotFoundError(f"{preset.name} v{preset.version} has no bucket for {prompt_len} tokens: {ranges}")
+        return cfg
+
+    def _where(self) -> str:
+        return ", ".join(str(r) for r in self.roots) or "(no directory)"

@@ -1,0 +1,200 @@
+"""The preset format, version 1: what a published SRA preset holds.
+
+A preset is immutable once written. Field order in the models is the order keys are
+written to disk, so diffs between versions read well. ``presets/schema/preset-v1.json``
+is generated from :class:`Preset` (``sra-search presets schema``) and checked by a test.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from sra_search.config import SRAConfig
+
+SCHEMA_VERSION = 1
+NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
+_NAME = re.compile(NAME_PATTERN)
+
+
+def check_name(kind: str, value: str) -> str:
+    """A model or task key: lowercase letters, digits, '.', '_', '-'; never a path."""
+    if not isinstance(value, str) or not _NAME.match(value) or ".." in value:
+        raise ValueError(
+            f"{kind} {value!r} is not a valid name: use 1-64 lowercase letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit (no '/' or '..')"
+        )
+    return value
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+def _finite(v: float | None) -> float | None:
+    if v is not None and not math.isfinite(v):
+        raise ValueError("must be a finite number")
+    return v
+
+
+def _finite_json(value: Any, where: str = "") -> Any:
+    """Free-form parameters must be plain JSON: NaN and infinity are not."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{where or 'value'} must be a finite number, got {value}")
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _finite_json(v, f"{where}.{k}" if where else str(k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _finite_json(v, f"{where}[{i}]")
+    return value
+
+
+class ModelIdentity(_Strict):
+    """Which model a preset was measured on; the fingerprint ties it to the exact weights."""
+
+    name: str = Field(description="Lookup key, e.g. 'smollm2-135m'.")
+    source: str = Field(description="Name or path the model was loaded from.")
+    architecture: str = Field(description="Model class, e.g. 'LlamaForCausalLM'.")
+    num_layers: int = Field(ge=1, le=10_000)
+    fingerprint: str = Field(pattern=r"^sha256:[0-9a-f]{64}$", description="Hash of config and sampled weights.")
+
+    _check_name = field_validator("name")(lambda cls, v: check_name("model name", v))
+
+
+class TaskSpec(_Strict):
+    """The task a preset was tuned for, with the parameters shared by all buckets."""
+
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    _params = field_validator("params")(lambda cls, v: _finite_json(v))
+    _check_name = field_validator("name")(lambda cls, v: check_name("task name", v))
+
+
+class Evaluation(_Strict):
+    """How a bucket's metrics were measured; ``regress`` re-runs exactly this."""
+
+    task_params: dict[str, Any] = Field(description="Full task parameters (length, seed, ...).")
+    split: Literal["search", "holdout"] = "holdout"
+    n_cases: int = Field(ge=1, le=10_000_000)
+    offset: int = Field(default=0, ge=0, le=10_000_000)
+
+    _params = field_validator("task_params")(lambda cls, v: _finite_json(v))
+
+
+class PromptTokens(_Strict):
+    """Prompt lengths of the evaluated cases, in tokens."""
+
+    min: int = Field(ge=0)
+    mean: float = Field(ge=0)
+    max: int = Field(ge=0)
+
+
+class BucketMetrics(_Strict):
+    """Held-out measurements of one bucket's config next to the baseline on the same cases."""
+
+    score: float
+    baseline_score: float
+    delta: float
+    higher_is_better: bool = True
+    perplexity_ratio: float | None = Field(default=None, gt=0)
+    accumulated_attention_mean: float | None = None
+    accumulated_attention_p95: float | None = None
+    edited_share: float | None = Field(default=None, ge=0, le=1)
+    n_cases: int = Field(ge=1, le=10_000_000)
+    prompt_tokens: PromptTokens
+
+    _finite = field_validator(
+        "score", "baseline_score", "delta", "perplexity_ratio", "accumulated_attention_mean",
+        "accumulated_attention_p95",
+    )(lambda cls, v: _finite(v))  # fmt: skip
+
+
+class LengthBucket(_Strict):
+    """A prompt-length range ``[min_tokens, max_tokens]`` (inclusive) and its config."""
+
+    min_tokens: int = Field(ge=0, le=100_000_000)
+    max_tokens: int = Field(ge=1, le=100_000_000)
+    config: SRAConfig
+    evaluation: Evaluation
+    metrics: BucketMetrics
+
+    @model_validator(mode="after")
+    def _range(self) -> "LengthBucket":
+        if self.max_tokens < self.min_tokens:
+            raise ValueError(f"max_tokens ({self.max_tokens}) must be >= min_tokens ({self.min_tokens})")
+        return self
+
+    def contains(self, n: int) -> bool:
+        return self.min_tokens <= n <= self.max_tokens
+
+
+class Provenance(_Strict):
+    """Where the preset came from."""
+
+    study: str
+    storage: str = Field(description="Storage URL with any password removed.")
+    trials: list[int] = Field(description="Trial number per bucket.", max_length=1000)
+    sampler: str
+    seed: int | None = None
+    packages: dict[str, str] = Field(default_factory=dict)
+    git_revision: str | None = None
+    created: datetime
+
+    @field_validator("created", mode="before")
+    @classmethod
+    def _iso(cls, v: object) -> object:
+        # Files are read in strict mode (no silent coercion); JSON has no datetime type.
+        return datetime.fromisoformat(v) if isinstance(v, str) else v
+
+    @field_validator("storage")
+    @classmethod
+    def _no_password(cls, v: str) -> str:
+        if re.search(r"://[^/@:]+:(?!\*\*\*@)[^/@]+@", v):
+            raise ValueError("must not contain a password; use sra_search.presets.redact_url")
+        return v
+
+
+class Preset(_Strict):
+    """A published SRA preset: per prompt-length bucket, a config measured on held-out cases."""
+
+    schema_version: Literal[1] = Field(description="Format version; readers refuse files without it.")
+    name: str = Field(description="'<model>/<task>'.")
+    version: int = Field(ge=1, le=999_999_999, description="Grows by one per (model, task); a published version never changes.")
+    model: ModelIdentity
+    task: TaskSpec
+    beats_baseline: bool = Field(description="False only for presets exported with --force.")
+    buckets: list[LengthBucket] = Field(min_length=1)
+    provenance: Provenance
+    notes: str = ""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Preset":
+        if self.name != f"{self.model.name}/{self.task.name}":
+            raise ValueError(f"name must be '{self.model.name}/{self.task.name}', got {self.name!r}")
+        ordered = sorted(self.buckets, key=lambda b: b.min_tokens)
+        for a, b in zip(ordered, ordered[1:]):
+            if b.min_tokens <= a.max_tokens:
+                raise ValueError(
+                    f"buckets overlap: [{a.min_tokens}, {a.max_tokens}] and [{b.min_tokens}, {b.max_tokens}]"
+                )
+        for b in self.buckets:
+            if b.config.c_s + b.config.c_e + self.model.num_layers + 3 > b.max_tokens:
+                raise ValueError(
+                    f"bucket [{b.min_tokens}, {b.max_tokens}]: SRA needs c_s + c_e + L + 3 = "
+                    f"{b.config.c_s + b.config.c_e + self.model.num_layers + 3} tokens, more than the bucket allows"
+                )
+        return self
+
+    def bucket_for(self, prompt_tokens: int) -> LengthBucket | None:
+        """The bucket whose range holds ``prompt_tokens``, or None."""
+        return next((b for b in self.buckets if b.contains(prompt_tokens)), None)
+
+    def config_for(self, prompt_tokens: int) -> SRAConfig | None:
+        b = self.bucket_for(prompt_tokens)
+        return b.config if b else None

@@ -1,0 +1,158 @@
+import json
+import multiprocessing as mp
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from sra_search.presets import (
+    PresetFormatError,
+    PresetNotFoundError,
+    PresetWriteError,
+    Registry,
+    publish,
+    read_preset,
+    redact_url,
+)
+from sra_search.presets.schema import Preset
+from sra_search.presets.store import dumps
+from tests.presets.conftest import LONG, SHORT, make_preset
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_round_trip_and_fixed_key_order(tmp_path):
+    p, path = publish(make_preset(), tmp_path)
+    assert path == tmp_path / "tiny-llama" / "passkey" / "v1.json"
+    again = read_preset(path)
+    assert again == p
+    keys = list(json.loads(path.read_text()))
+    assert keys == list(Preset.model_fields)  # written in schema order, not alphabetically
+    assert path.read_text() == dumps(again)
+
+
+def test_checked_in_json_schema_is_generated_from_the_model():
+    on_disk = json.loads((ROOT / "presets/schema/preset-v1.json").read_text())
+    assert on_disk == Preset.model_json_schema()
+
+
+def test_versions_only_grow_and_files_are_read_only(tmp_path):
+    a, pa = publish(make_preset(), tmp_path)
+    b, pb = publish(make_preset(notes="second"), tmp_path)
+    assert (a.version, b.version) == (1, 2)
+    assert not os.stat(pa).st_mode & stat.S_IWUSR
+    reg = Registry(tmp_path)
+    assert reg.get("tiny-llama", "passkey").version == 2
+    assert reg.get("tiny-llama", "passkey", 1).notes == ""
+    assert [r.version for r in reg.list()] == [1, 2]
+
+
+def _publish_many(root: str, n: int, q) -> None:
+    out = []
+    for i in range(n):
+        p, _ = publish(make_preset(notes=f"pid {os.getpid()} #{i}"), Path(root))
+        out.append(p.version)
+    q.put(out)
+
+
+def test_concurrent_exports_get_distinct_versions(tmp_path):
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    procs = [ctx.Process(target=_publish_many, args=(str(tmp_path), 5, q)) for _ in range(4)]
+    for p in procs:
+        p.start()
+    got = sorted(v for _ in procs for v in q.get(timeout=120))
+    for p in procs:
+        p.join(timeout=60)
+    assert got == list(range(1, 21))
+    files = sorted((tmp_path / "tiny-llama" / "passkey").iterdir())
+    assert len(files) == 20  # no temp file left behind
+    for f in files:
+        read_preset(f)  # every file whole and valid
+
+
+def _publish_with_tiny_file_limit(root: str, q) -> None:
+    import resource
+    import signal
+
+    # The kernel refuses writes past 200 bytes (EFBIG), as a full disk would refuse them.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (200, 200))
+    try:
+        publish(make_preset(), Path(root))
+        q.put("published")
+    except PresetWriteError as e:
+        q.put(f"error: {e}")
+
+
+def test_write_failure_is_a_clear_error_and_changes_nothing(tmp_path):
+    publish(make_preset(), tmp_path)
+    d = tmp_path / "tiny-llama" / "passkey"
+    before = {p.name: p.read_bytes() for p in d.iterdir()}
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    proc = ctx.Process(target=_publish_with_tiny_file_limit, args=(str(tmp_path), q))
+    proc.start()
+    outcome = q.get(timeout=120)
+    proc.join(timeout=60)
+    assert outcome.startswith("error: cannot write preset")
+    assert {p.name: p.read_bytes() for p in d.iterdir()} == before  # no v2, no temp file
+
+
+def test_names_cannot_escape_the_registry(tmp_path):
+    reg = Registry(tmp_path)
+    for model, task in [("../etc", "passkey"), ("m", "../../x"), ("M", "t"), ("a/b", "t"), ("..", "t")]:
+        with pytest.raises(ValueError, match="not a valid name"):
+            reg.get(model, task)
+    with pytest.raises(ValidationError, match="not a valid name"):
+        make_preset(model="../evil")
+
+
+def test_lookup_errors_and_resolve(tmp_path):
+    publish(make_preset(), tmp_path)
+    reg = Registry(tmp_path)
+    assert reg.resolve("tiny-llama", "passkey", 50) == SHORT
+    assert reg.resolve("tiny-llama", "passkey", 61) == LONG
+    with pytest.raises(PresetNotFoundError, match="no bucket for 500"):
+        reg.resolve("tiny-llama", "passkey", 500)
+    with pytest.raises(PresetNotFoundError, match="no preset"):
+        reg.get("tiny-llama", "summarization")
+    with pytest.raises(PresetNotFoundError, match="no version 9"):
+        reg.get("tiny-llama", "passkey", 9)
+
+
+def test_search_order_env_directory_first(tmp_path, monkeypatch):
+    user, other = tmp_path / "user", tmp_path / "other"
+    publish(make_preset(notes="user"), user)
+    publish(make_preset(notes="other"), other)
+    publish(make_preset(notes="other v2"), other)
+    monkeypatch.setenv("SRA_SEARCH_PRESETS", f"{user}{os.pathsep}{other}")
+    assert Registry().get("tiny-llama", "passkey").notes == "user"
+
+
+def test_bad_buckets_and_passwords_rejected():
+    with pytest.raises(ValidationError, match="overlap"):
+        make_preset(buckets=[make_preset().buckets[0], make_preset().buckets[0]])
+    with pytest.raises(ValidationError, match="password"):
+        make_preset().provenance.model_validate(
+            {**make_preset().provenance.model_dump(), "storage": "postgresql://u:secret@h/db"}
+        )
+    assert redact_url("postgresql://u:secret@h:5432/db") == "postgresql://u:***@h:5432/db"
+    make_preset().provenance.model_validate(
+        {**make_preset().provenance.model_dump(), "storage": redact_url("postgresql://u:secret@h/db")}
+    )
+
+
+def test_malformed_file_reported_not_fatal(tmp_path):
+    publish(make_preset(), tmp_path)
+    _, p2 = publish(make_preset(), tmp_path)
+    p2.chmod(0o644)
+    p2.write_text(p2.read_text().replace('"num_layers": 4', '"num_layers": "four"'))
+    reg = Registry(tmp_path)
+    assert len(reg.list()) == 2
+    (problem,) = reg.problems()
+    assert "model.num_layers" in problem
+    with pytest.raises(PresetFormatError, match="model.num_layers"):
+        reg.get("tiny-llama", "passkey")

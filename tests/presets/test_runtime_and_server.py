@@ -1,0 +1,76 @@
+"""Presets in the runtime (bucket per prompt length, fingerprint check) and over HTTP."""
+
+import pytest
+import torch
+from fastapi.testclient import TestClient
+
+from sra_search import enable_sra
+from sra_search.presets import Registry, model_fingerprint, publish
+from sra_search.presets.server import create_app
+from sra_search.runtime.context import PresetMismatchError
+from tests.conftest import tiny_model
+from tests.presets.conftest import LONG, SHORT, make_preset
+
+PAD = 0
+
+
+def _seq(n, seed):
+    return torch.randint(1, 128, (n,), generator=torch.Generator().manual_seed(seed))
+
+
+def test_fingerprint_is_stable_and_tells_weights_apart(llama):
+    again = tiny_model("llama")  # same seed: same weights
+    other = tiny_model("llama", seed=1)
+    assert model_fingerprint(llama) == model_fingerprint(again) != model_fingerprint(other)
+
+
+def test_each_sequence_gets_the_bucket_of_its_prompt_length(llama, preset_for_llama):
+    short, long_, too_long = _seq(50, 1), _seq(120, 2), _seq(230, 3)
+    seqs = [short, long_, too_long]
+    width = max(len(s) for s in seqs)
+    ids = torch.full((3, width), PAD)
+    mask = torch.zeros((3, width), dtype=torch.long)
+    for i, s in enumerate(seqs):
+        ids[i, width - len(s) :], mask[i, width - len(s) :] = s, 1
+    with torch.no_grad():
+        with enable_sra(llama, preset_for_llama) as stats:
+            batched = llama(ids, attention_mask=mask).logits
+        # Padding vs no padding changes SDPA's kernel: float noise up to ~1e-4 here. Using the
+        # other bucket's config would move the logits by far more than the tolerance.
+        for i, (s, cfg, wrong) in enumerate([(short, SHORT, LONG), (long_, LONG, SHORT)]):
+            with enable_sra(llama, cfg):
+                alone = llama(s[None]).logits[0]
+            with enable_sra(llama, wrong):
+                other_bucket = llama(s[None]).logits[0]
+            assert (batched[i, width - len(s) :] - alone).abs().max().item() <= 5e-4
+            assert (other_bucket - alone).abs().max().item() > 1e-2
+        plain = llama(too_long[None]).logits[0]
+    assert (batched[2] - plain).abs().max().item() <= 5e-4  # no bucket: untouched
+    (inactive,) = stats.inactive
+    assert inactive.sequence == 2 and "no bucket for 230 tokens" in inactive.reason
+
+
+def test_fingerprint_mismatch_is_refused_unless_overridden(preset_for_llama):
+    other = tiny_model("llama", seed=1)
+    with pytest.raises(PresetMismatchError, match="fingerprint"):
+        with enable_sra(other, preset_for_llama):
+            pass
+    with pytest.warns(UserWarning, match="applying it anyway"):
+        with enable_sra(other, preset_for_llama, allow_fingerprint_mismatch=True):
+            pass
+
+
+def test_http_api(tmp_path, preset_for_llama):
+    publish(preset_for_llama, tmp_path)
+    publish(preset_for_llama, tmp_path)
+    client = TestClient(create_app(Registry(tmp_path)))
+    listed = client.get("/presets").json()
+    assert [(p["model"], p["task"], p["version"]) for p in listed] == [("tiny-llama", "passkey", 1), ("tiny-llama", "passkey", 2)]
+    assert "location" in listed[0] and str(tmp_path) not in str(listed)  # no server paths leaked
+    got = client.get("/presets/tiny-llama/passkey", params={"version": "1"})
+    assert got.status_code == 200 and got.json()["version"] == 1
+    assert client.get("/presets/tiny-llama/passkey").json()["version"] == 2
+    assert client.get("/presets/tiny-llama/nope").status_code == 404
+    assert client.get("/presets/tiny-llama/passkey", params={"version": "../1"}).status_code == 422
+    for bad in ["/presets/..%2F..%2Fetc/passkey", "/presets/UPPER/passkey", "/presets/a..b/x"]:
+        assert client.get(bad).status_code in (400, 404), bad
