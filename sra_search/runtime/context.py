@@ -87,6 +87,14 @@ def _unregister() -> None:
             AttentionMaskInterface._global_mapping.pop(IMPL_NAME, None)
 
 
+def session_of(model: torch.nn.Module) -> Session:
+    """The session of a model inside an ``enable_sra`` block."""
+    for m in _attention_modules(model):
+        if m in _SESSIONS:
+            return _SESSIONS[m]
+    raise RuntimeError("the model is not inside an enable_sra block")
+
+
 def _attention_modules(model: torch.nn.Module) -> list[torch.nn.Module]:
     return [m for m in model.modules() if hasattr(m, "layer_idx") and hasattr(m, "scaling")]
 

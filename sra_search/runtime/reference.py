@@ -38,12 +38,18 @@ def reference_attention(
     # Padding query rows may see no key at all; their output is never used.
     weights = torch.nan_to_num(weights, nan=0.0)
 
+    edits = session.plan(module.layer_idx, query, key, attention_mask)
+    capture = module.layer_idx in session.capture_layers
+    if capture:
+        session.captured[module.layer_idx] = {"before": weights[0].detach().cpu().clone(), "edits": edits}
     # The inter loop's rows come before the outer loop's in `plan`, and the rows are disjoint.
-    for e in session.plan(module.layer_idx, query, key, attention_mask):
+    for e in edits:
         rows = weights[e.sequence, :, e.row_start : e.row_end, :]
         res = edit_rows(rows, e.target_start, e.target_end, e.theta, e.scale, e.gem_share)
         weights[e.sequence, :, e.row_start : e.row_end, :] = res.weights
         session.stats.record(module.layer_idx, e.loop, res.edited, res.removed, res.accumulated)
 
+    if capture:
+        session.captured[module.layer_idx]["after"] = weights[0].detach().cpu().clone()
     out = torch.matmul(weights, v)  # [batch, heads, q_len, head_dim]
     return out.transpose(1, 2).contiguous().to(query.dtype)

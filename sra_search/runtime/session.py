@@ -52,6 +52,9 @@ class Session:
     impl: str
     stats: SRAStats
     prompt_len: int | list[int] | None = None
+    capture_layers: frozenset[int] = frozenset()
+    """Layers whose attention weights the reference implementation keeps (for plots)."""
+    captured: dict[int, dict] = field(default_factory=dict, repr=False)
     _forward: int = field(default=-1, repr=False)
 
     def _prompt_len(self, sequence: int, valid: int) -> int:

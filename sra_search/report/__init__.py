@@ -1,0 +1,1 @@
+"""Plots and summaries of studies and of SRA itself (``sra-search report``)."""
