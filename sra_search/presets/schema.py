@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -33,12 +33,6 @@ def check_name(kind: str, value: str) -> str:
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-
-def _finite(v: float | None) -> float | None:
-    if v is not None and not math.isfinite(v):
-        raise ValueError("must be a finite number")
-    return v
 
 
 def _finite_json(value: Any, where: str = "") -> Any:
@@ -76,43 +70,64 @@ class TaskSpec(_Strict):
     _check_name = field_validator("name")(lambda cls, v: check_name("task name", v))
 
 
+class PerplexityCheck(_Strict):
+    """The perplexity constraint: SRA's perplexity on a text over the baseline's, at most ``max_ratio``."""
+
+    task_params: dict[str, Any] = Field(description="Parameters of the `perplexity` task (the text).")
+    n_cases: int | None = Field(default=None, ge=1, le=10_000_000)
+    split: Literal["search", "holdout"] = "holdout"
+    max_ratio: float = Field(gt=1.0, le=100.0)
+
+    _params = field_validator("task_params")(lambda cls, v: _finite_json(v))
+
+
 class Evaluation(_Strict):
-    """How a bucket's metrics were measured; ``regress`` re-runs exactly this."""
+    """How a bucket's metrics were measured and what it must keep; ``regress`` re-runs exactly this."""
 
     task_params: dict[str, Any] = Field(description="Full task parameters (length, seed, ...).")
     split: Literal["search", "holdout"] = "holdout"
     n_cases: int = Field(ge=1, le=10_000_000)
     offset: int = Field(default=0, ge=0, le=10_000_000)
+    min_gain: float = Field(default=0.0, ge=0, description="Smallest held-out gain over baseline that counts.")
+    perplexity: PerplexityCheck | None = None
+    attention_band: list[Annotated[float, Field(gt=0, le=100)]] | None = Field(
+        default=[1.1, 1.4], min_length=2, max_length=2, description="Allowed [low, high] mean accumulated attention."
+    )
 
     _params = field_validator("task_params")(lambda cls, v: _finite_json(v))
+
+    @field_validator("attention_band")
+    @classmethod
+    def _band(cls, v: list[float] | None) -> list[float] | None:
+        if v is not None and not (0 < v[0] <= v[1]):
+            raise ValueError(f"must be [low, high] with 0 < low <= high, got {list(v)}")
+        return v
 
 
 class PromptTokens(_Strict):
     """Prompt lengths of the evaluated cases, in tokens."""
 
-    min: int = Field(ge=0)
-    mean: float = Field(ge=0)
-    max: int = Field(ge=0)
+    min: int = Field(ge=0, le=100_000_000)
+    mean: float = Field(ge=0, le=100_000_000)
+    max: int = Field(ge=0, le=100_000_000)
+
+
+Bounded = Annotated[float, Field(ge=-1e9, le=1e9)]
 
 
 class BucketMetrics(_Strict):
     """Held-out measurements of one bucket's config next to the baseline on the same cases."""
 
-    score: float
-    baseline_score: float
-    delta: float
+    score: Bounded
+    baseline_score: Bounded
+    delta: Bounded
     higher_is_better: bool = True
-    perplexity_ratio: float | None = Field(default=None, gt=0)
-    accumulated_attention_mean: float | None = None
-    accumulated_attention_p95: float | None = None
+    perplexity_ratio: float | None = Field(default=None, gt=0, le=1e9)
+    accumulated_attention_mean: float | None = Field(default=None, ge=0, le=1e9)
+    accumulated_attention_p95: float | None = Field(default=None, ge=0, le=1e9)
     edited_share: float | None = Field(default=None, ge=0, le=1)
     n_cases: int = Field(ge=1, le=10_000_000)
     prompt_tokens: PromptTokens
-
-    _finite = field_validator(
-        "score", "baseline_score", "delta", "perplexity_ratio", "accumulated_attention_mean",
-        "accumulated_attention_p95",
-    )(lambda cls, v: _finite(v))  # fmt: skip
 
 
 class LengthBucket(_Strict):
