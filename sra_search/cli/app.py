@@ -23,6 +23,14 @@ app = typer.Typer(
 
 # Command modules, in the order they appear in --help. Adding a command = one module + one name here.
 COMMAND_MODULES = [
+    "run_cmd",
+    "status_cmd",
+    "dashboard_cmd",
+    "report_cmd",
+    "eval_cmd",
+    "export_cmd",
+    "presets_cmd",
+    "regress_cmd",
     "demo_cmd",
     "bench_cmd",
 ]

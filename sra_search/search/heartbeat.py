@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 import threading
 import time
+import warnings
 
 import optuna
 from optuna.storages import RDBStorage, fail_stale_trials
@@ -102,7 +103,9 @@ def recover_stale(study: optuna.Study, interval_s: float, grace_s: float, wait: 
     before = {t.number for t in study.get_trials(deepcopy=False, states=[TrialState.FAIL])}
     deadline = time.monotonic() + (grace_s + 2 * interval_s if wait else 0)
     while True:
-        fail_stale_trials(study)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            fail_stale_trials(study)
         for t in _orphans(study, grace_s):
             try:
                 if storage.set_trial_state_values(t._trial_id, state=TrialState.FAIL):

@@ -15,7 +15,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from sra_search.config import SRAConfig
 
@@ -33,7 +33,13 @@ class StudyFileError(ValueError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: TOML has types, so "4" or 4.0 where a count belongs is an error, not a coercion;
+    # allow_inf_nan=False: nan/inf are refused in every float field.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+
+HUGE = 1_000_000
+"""Upper bound of counts (cases, trials, chunks): beyond it a value is a typo, not a plan."""
 
 
 class ParamSpec(_Strict):
@@ -92,39 +98,39 @@ class SearchSpace(_Strict):
     outer: ParamSpec | None = None
     gem_share: ParamSpec | None = None
 
-    @model_validator(mode="after")
-    def _within_sra_bounds(self) -> "SearchSpace":
+    @field_validator(*SRA_PARAMS)
+    @classmethod
+    def _within_sra_bounds(cls, spec: ParamSpec | None, info: ValidationInfo) -> ParamSpec | None:
         # Check each extreme value against SRAConfig itself so the bounds live in one place.
+        if spec is None:
+            return spec
+        name = info.field_name
         base = SRAConfig.paper_public().model_dump()
-        for name in SRA_PARAMS:
-            spec: ParamSpec | None = getattr(self, name)
-            if spec is None:
+        for value in spec.values():
+            if name in SRA_BOOL_PARAMS:
+                if not isinstance(value, bool):
+                    raise ValueError(f"must be true/false (got {value!r})")
+                if spec.kind == "range":
+                    raise ValueError("a loop switch takes fixed or choices, not a range")
                 continue
-            for value in spec.values():
-                if name in SRA_BOOL_PARAMS:
-                    if not isinstance(value, bool):
-                        raise ValueError(f"{name}: must be true/false (got {value!r})")
-                    if spec.kind == "range":
-                        raise ValueError(f"{name}: a loop switch takes fixed or choices, not a range")
-                    continue
-                if isinstance(value, bool):
-                    raise ValueError(f"{name}: must be a number (got {value!r})")
-                if name in SRA_INT_PARAMS and float(value) != int(value):
-                    raise ValueError(f"{name}: must be an integer (got {value!r})")
-                try:
-                    SRAConfig(**{**base, name: int(value) if name in SRA_INT_PARAMS else value})
-                except ValidationError as exc:
-                    msg = exc.errors()[0]["msg"]
-                    raise ValueError(f"{name}: value {value!r} is outside SRAConfig's range ({msg})") from None
-        return self
+            if isinstance(value, bool):
+                raise ValueError(f"must be a number (got {value!r})")
+            if name in SRA_INT_PARAMS and float(value) != int(value):
+                raise ValueError(f"must be an integer (got {value!r})")
+            try:
+                SRAConfig(**{**base, name: int(value) if name in SRA_INT_PARAMS else value})
+            except ValidationError as exc:
+                msg = exc.errors()[0]["msg"]
+                raise ValueError(f"value {value!r} is outside SRAConfig's range ({msg})") from None
+        return spec
 
     def specs(self) -> dict[str, ParamSpec]:
         return {n: getattr(self, n) for n in SRA_PARAMS if getattr(self, n) is not None}
 
 
 class SplitCases(_Strict):
-    search: int = Field(default=16, ge=1, description="Cases per trial.")
-    holdout: int = Field(default=0, ge=0, description="Cases to re-score the best trial on at the end (0 = skip).")
+    search: int = Field(default=16, ge=1, le=HUGE, description="Cases per trial.")
+    holdout: int = Field(default=0, ge=0, le=HUGE, description="Cases to re-score the best trial on at the end (0 = skip).")
 
 
 class TaskSpec(_Strict):
@@ -132,26 +138,26 @@ class TaskSpec(_Strict):
 
     name: str
     params: dict[str, Any] = Field(default_factory=dict)
-    weight: float = Field(default=1.0, gt=0)
+    weight: float = Field(default=1.0, gt=0, le=HUGE)
     cases: SplitCases = Field(default_factory=SplitCases)
-    chunk: int = Field(default=4, ge=1, description="Cases per chunk; the pruner sees one report per chunk.")
-    batch_size: int | None = Field(default=None, ge=1)
+    chunk: int = Field(default=4, ge=1, le=HUGE, description="Cases per chunk; the pruner sees one report per chunk.")
+    batch_size: int | None = Field(default=None, ge=1, le=HUGE)
 
 
 class PerplexityConstraint(_Strict):
     """Perplexity of a named text with SRA over the baseline's, at most ``max_ratio``."""
 
-    max_ratio: float = Field(gt=1.0)
+    max_ratio: float = Field(gt=1.0, le=HUGE)
     task: str = "perplexity"
     params: dict[str, Any] = Field(default_factory=dict, description="Parameters of the perplexity task (the text).")
-    cases: int | None = Field(default=None, ge=1)
+    cases: int | None = Field(default=None, ge=1, le=HUGE)
 
 
 class AttentionConstraint(_Strict):
     """Mean accumulated attention of edited rows within [low, high] (paper: 1.1-1.4)."""
 
-    low: float = Field(default=1.1, gt=0)
-    high: float = Field(default=1.4, gt=0)
+    low: float = Field(default=1.1, gt=0, le=HUGE)
+    high: float = Field(default=1.4, gt=0, le=HUGE)
 
     @model_validator(mode="after")
     def _ordered(self) -> "AttentionConstraint":
@@ -177,23 +183,23 @@ class Objective(_Strict):
 
 class Sampler(_Strict):
     kind: Literal["tpe", "gp", "nsga2", "random", "grid"] = "tpe"
-    n_startup_trials: int | None = Field(default=None, ge=0)
+    n_startup_trials: int | None = Field(default=None, ge=0, le=HUGE)
     multivariate: bool = True
-    population_size: int | None = Field(default=None, ge=2)
+    population_size: int | None = Field(default=None, ge=2, le=HUGE)
 
 
 class Pruner(_Strict):
     kind: Literal["none", "median", "percentile", "successive_halving", "hyperband"] = "median"
-    n_startup_trials: int = Field(default=4, ge=0)
-    n_warmup_steps: int = Field(default=1, ge=0)
+    n_startup_trials: int = Field(default=4, ge=0, le=HUGE)
+    n_warmup_steps: int = Field(default=1, ge=0, le=HUGE)
     percentile: float = Field(default=25.0, gt=0, lt=100)
 
 
 class Budget(_Strict):
     """Stop when either is reached; both count what earlier runs of the study already did."""
 
-    trials: int | None = Field(default=None, ge=1)
-    time_s: float | None = Field(default=None, gt=0)
+    trials: int | None = Field(default=None, ge=1, le=HUGE)
+    time_s: float | None = Field(default=None, gt=0, le=366 * 86400)
 
     @model_validator(mode="after")
     def _some(self) -> "Budget":
@@ -203,17 +209,28 @@ class Budget(_Strict):
 
 
 class Workers(_Strict):
-    count: int = Field(default=2, ge=1)
-    cpus: float = Field(default=1, ge=0)
-    gpus: float = Field(default=0, ge=0)
+    count: int = Field(default=2, ge=1, le=10_000)
+    cpus: float = Field(default=1, ge=0, le=1024)
+    gpus: float = Field(default=0, ge=0, le=64)
     address: str | None = Field(default=None, description="Ray address: none = local ray.init(), 'auto' on a cluster.")
-    max_restarts: int = Field(default=3, ge=0)
+    max_restarts: int = Field(default=3, ge=0, le=1000)
 
 
 class Storage(_Strict):
     url: str | None = Field(default=None, description="SQLAlchemy URL; ${VARS} are expanded.")
-    heartbeat_s: int = Field(default=5, ge=1)
-    grace_s: int = Field(default=20, ge=2)
+    heartbeat_s: int = Field(default=5, ge=1, le=3600)
+    grace_s: int = Field(default=20, ge=2, le=86400)
+    retry_s: int = Field(
+        default=600, ge=0, le=86400,
+        description="How long the driver waits for an unreachable storage (retrying with backoff) before it stops.",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and "$" not in value:
+            check_storage_url(value)
+        return value
 
 
 class StudyFile(_Strict):
@@ -222,7 +239,7 @@ class StudyFile(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
     model: str
     description: str = ""
-    seed: int = 0
+    seed: int = Field(default=0, ge=0, le=2**32 - 1, description="Sampler seed (numpy's range).")
     tasks: list[TaskSpec] = Field(min_length=1)
     search_space: SearchSpace
     objective: Objective = Field(default_factory=Objective)
@@ -280,7 +297,24 @@ def resolve_storage_url(url: str | None) -> str:
     expanded = os.path.expandvars(chosen)
     if "${" in expanded or re.search(r"\$[A-Za-z_]", expanded):
         raise StudyFileError(f"storage URL {chosen!r} names an environment variable that is not set")
+    try:
+        check_storage_url(expanded)
+    except ValueError as exc:
+        raise StudyFileError(f"storage URL: {exc}") from None
     return expanded
+
+
+def check_storage_url(url: str) -> None:
+    """Refuse what SQLAlchemy cannot parse; the message never shows a password."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        make_url(url)
+    except Exception:
+        shown = re.sub(r"://([^:/@]*):[^@]*@", r"://\1:***@", url)
+        raise ValueError(
+            f"{shown!r} is not an SQLAlchemy URL (e.g. sqlite:///runs/s.db or postgresql+psycopg2://user@host/db)"
+        ) from None
 
 
 def _loc_to_path(loc: tuple[Any, ...]) -> str:

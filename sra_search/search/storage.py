@@ -2,13 +2,41 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
 import optuna
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+from optuna.trial import FrozenTrial
 
-RETRY = RetryHeartbeatStaleTrialCallback(max_retry=1)
+RESULT_USER_ATTRS = ("fail_reason", "wall_s", "eval_s", "elapsed_at_end_s", "task_scores", "sra_stats", "perplexity_ratio")
+
+
+class RetryOnce(RetryHeartbeatStaleTrialCallback):
+    """Optuna's retry callback (``max_retry=1``) that does not copy a failed trial's results.
+
+    The callback copies system and user attributes into the re-enqueued trial; a trial that
+    died between ``set_constraint`` and ``tell`` would hand its constraint values to the retry
+    (Optuna then ignores the retry's own). Only parameters and provenance are kept.
+    """
+
+    def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        clean = copy.copy(trial)
+        clean.system_attrs = {k: v for k, v in trial.system_attrs.items() if not k.startswith("constraints")}
+        clean.user_attrs = {k: v for k, v in trial.user_attrs.items() if k not in RESULT_USER_ATTRS}
+        super().__call__(study, clean)
+
+
+def _make_retry() -> RetryHeartbeatStaleTrialCallback:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return RetryOnce(max_retry=1)
+
+
+RETRY = _make_retry()
 """Re-enqueues a failed trial's parameters once (stale heartbeat or dead worker)."""
 
 

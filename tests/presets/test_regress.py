@@ -17,11 +17,8 @@ TASK_PARAMS = {"length": 160, "seed": 0}
 
 
 @pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory, tiny_lm, tokenizer):
-    d = tmp_path_factory.mktemp("tiny-model")
-    tiny_lm.save_pretrained(d)
-    tokenizer.save_pretrained(d)
-    return d
+def tiny_dir(tiny_model_dir):
+    return tiny_model_dir
 
 
 def _preset(tiny_dir, tiny_lm, score, beats, **eval_kw):

@@ -1,0 +1,1 @@
+"""Built-in tasks: one module per task; importing a module registers its task."""

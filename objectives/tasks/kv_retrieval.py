@@ -1,0 +1,74 @@
+"""Key-value retrieval from a JSON object (lost-in-the-middle, Liu et al. 2023).
+
+Random hex keys and values fill a JSON object up to the target length; the model returns
+the value of one key, whose position in the object is controlled.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import Field, model_validator
+
+from objectives.base import SyntheticTask, prompt_with_chat
+from objectives.params import SyntheticParams
+from objectives.prompting import fit
+from objectives.registry import register
+
+INTRO = "Extract the value corresponding to the specified key in the JSON object below."
+
+
+class KVParams(SyntheticParams):
+    key_chars: int = Field(8, ge=2, le=64, description="Hex characters of each key (32 = UUID, as in the paper's source).")
+    value_chars: int = Field(8, ge=1, le=64, description="Hex characters of each value.")
+    max_pairs: int | None = Field(None, ge=2, description="Cap on the number of pairs (fewer = easier); None = fill the length.")
+    position: float | None = Field(None, ge=0, le=1, description="Relative position of the gold pair; None = uniform in [position_min, position_max].")
+    position_min: float = Field(0.0, ge=0, le=1)
+    position_max: float = Field(1.0, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _range(self) -> "KVParams":
+        if self.position_min > self.position_max:
+            raise ValueError(f"position_min ({self.position_min}) must be <= position_max ({self.position_max})")
+        return self
+
+
+def _hex(rng, n: int) -> str:
+    s = "".join(rng.choice("0123456789abcdef") for _ in range(n))
+    # 32 characters read as a UUID, like the original task's keys.
+    return f"{s[:8]}-{s[8:12]}-{s[12:16]}-{s[16:20]}-{s[20:]}" if n == 32 else s
+
+
+@register("kv_retrieval")
+class KVRetrieval(SyntheticTask):
+    """Return the value of one key of a JSON object; exact match on the value."""
+
+    Params = KVParams
+
+    def draw_gold(self, rng) -> tuple[str, Any]:
+        key, value = _hex(rng, self.params.key_chars), _hex(rng, self.params.value_chars)
+        return f"{key}={value}", (key, value)
+
+    def make_prompt(self, tokenizer, rng, gold: Any, chat: bool) -> tuple[list[int], str, dict[str, Any]]:
+        p = self.params
+        key, value = gold
+        pos = p.position if p.position is not None else rng.uniform(p.position_min, p.position_max)
+        upper = max(1, p.length // 8) if p.max_pairs is None else p.max_pairs - 1
+        seen, others = {key}, []
+        while len(others) < upper:
+            k = _hex(rng, p.key_chars)
+            if k not in seen:
+                seen.add(k)
+                others.append((k, _hex(rng, p.value_chars)))
+        prime = f'The value associated with key "{key}" is "'
+
+        def build(n: int) -> list[int]:
+            pairs = list(others[:n])
+            pairs.insert(round(pos * n), (key, value))
+            data = json.dumps(dict(pairs), indent=1)
+            user = f"{INTRO}\n\nJSON data:\n{data}\n\nKey: \"{key}\"\nCorresponding value:"
+            return prompt_with_chat(tokenizer, user, prime, chat)
+
+        n, ids = fit(build, p.length, len(others), "distractor pairs")
+        return ids, value, {"position": round(pos, 4), "pairs": n + 1, "index": round(pos * n), "key": key}

@@ -1,0 +1,85 @@
+"""LongChat line retrieval (paper Section 5.2, Fig. 6 bottom).
+
+Lines ``line <adjective-noun>: REGISTER_CONTENT is <n>`` fill the prompt up to the target
+length; the model must return the number of one line, whose position is controlled.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, model_validator
+
+from objectives.base import SyntheticTask, prompt_with_chat
+from objectives.params import SyntheticParams
+from objectives.prompting import fit
+from objectives.registry import register
+from objectives.words import ADJECTIVES, NOUNS
+
+INTRO = (
+    "Below is a record of lines I want you to remember. Each line begins with 'line <line index>' and contains "
+    "a '<REGISTER_CONTENT>' at the end of the line as a numerical value. For each line index, memorize its "
+    "corresponding <REGISTER_CONTENT>. At the end of the record, I will ask you to retrieve the corresponding "
+    "<REGISTER_CONTENT> of a certain line index. Now the record start:"
+)
+
+
+class LinesParams(SyntheticParams):
+    value_digits: int = Field(5, ge=1, le=12, description="Digits of each REGISTER_CONTENT value.")
+    max_lines: int | None = Field(None, ge=2, description="Cap on the number of lines (fewer = easier); None = fill the length.")
+    depth: float | None = Field(None, ge=0, le=1, description="Relative position of the asked line; None = uniform in [depth_min, depth_max].")
+    depth_min: float = Field(0.0, ge=0, le=1)
+    depth_max: float = Field(1.0, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _range(self) -> "LinesParams":
+        if self.depth_min > self.depth_max:
+            raise ValueError(f"depth_min ({self.depth_min}) must be <= depth_max ({self.depth_max})")
+        return self
+
+
+def _line(name: str, value: str) -> str:
+    return f"line {name}: REGISTER_CONTENT is <{value}>"
+
+
+@register("longchat_lines")
+class LongchatLines(SyntheticTask):
+    """Retrieve the REGISTER_CONTENT of one named line; exact match on the number."""
+
+    Params = LinesParams
+
+    def _value(self, rng) -> str:
+        d = self.params.value_digits
+        return str(rng.randint(10 ** (d - 1), 10**d - 1))
+
+    def _name(self, rng) -> str:
+        return f"{rng.choice(ADJECTIVES)}-{rng.choice(NOUNS)}"
+
+    def draw_gold(self, rng) -> tuple[str, Any]:
+        name, value = self._name(rng), self._value(rng)
+        return f"{name}={value}", (name, value)
+
+    def make_prompt(self, tokenizer, rng, gold: Any, chat: bool) -> tuple[list[int], str, dict[str, Any]]:
+        p = self.params
+        name, value = gold
+        depth = p.depth if p.depth is not None else rng.uniform(p.depth_min, p.depth_max)
+        # More distractors than can fit (a line is > 12 tokens); names are unique.
+        upper = max(1, p.length // 12) if p.max_lines is None else p.max_lines - 1
+        seen, others = {name}, []
+        while len(others) < upper and len(seen) < len(ADJECTIVES) * len(NOUNS):
+            nm = self._name(rng)
+            if nm not in seen:
+                seen.add(nm)
+                others.append((nm, self._value(rng)))
+        question = (
+            f"Now the record is over. Tell me what is the <REGISTER_CONTENT> in line {name}? I need the number."
+        )
+        prime = f"The <REGISTER_CONTENT> in line {name} is <"
+
+        def build(n: int) -> list[int]:
+            lines = [_line(*x) for x in others[:n]]
+            lines.insert(round(depth * n), _line(name, value))
+            return prompt_with_chat(tokenizer, INTRO + "\n" + "\n".join(lines) + "\n" + question, prime, chat)
+
+        n, ids = fit(build, p.length, len(others), "distractor lines")
+        return ids, value, {"depth": round(depth, 4), "lines": n + 1, "position": round(depth * n), "name": name}

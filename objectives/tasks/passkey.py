@@ -1,0 +1,86 @@
+"""LandMark-style pass-key retrieval (paper Section 5.2, Fig. 6).
+
+A pass key is hidden at a controlled depth inside repeated filler sentences; the model is
+asked for it at the end. The prompt is LandMark's (Mohtashami & Jaggi), the key is either
+a number (``digits``) or, as in the paper's harder variant, words mixing numbers and rare
+vocabulary (``words``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from objectives.base import SyntheticTask, prompt_with_chat
+from objectives.params import SyntheticParams
+from objectives.prompting import fit
+from objectives.registry import register
+from objectives.words import RARE_WORDS
+
+INTRO = (
+    "There is an important info hidden inside a lot of irrelevant text. Find it and memorize it. "
+    "I will quiz you about the important information there."
+)
+FILLER = "The grass is green. The sky is blue. The sun is yellow. Here we go. There and back again."
+QUESTION = "What is the pass key?"
+PRIME = "The pass key is"
+
+
+class PasskeyParams(SyntheticParams):
+    key_kind: Literal["digits", "words"] = Field("digits", description="A number, or words mixing numbers and rare words.")
+    key_digits: int = Field(5, ge=1, le=30, description="Digits of a 'digits' key.")
+    key_words: int = Field(4, ge=1, le=100, description="Words of a 'words' key (the paper uses 50).")
+    depth: float | None = Field(None, ge=0, le=1, description="Share of the filler before the key; None = uniform in [depth_min, depth_max].")
+    depth_min: float = Field(0.0, ge=0, le=1)
+    depth_max: float = Field(1.0, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _range(self) -> "PasskeyParams":
+        if self.depth_min > self.depth_max:
+            raise ValueError(f"depth_min ({self.depth_min}) must be <= depth_max ({self.depth_max})")
+        return self
+
+
+def _filler_words(n: int) -> list[str]:
+    unit = FILLER.split()
+    return [unit[i % len(unit)] for i in range(n)]
+
+
+@register("passkey")
+class Passkey(SyntheticTask):
+    """Retrieve a pass key hidden in filler text; exact match on the key."""
+
+    Params = PasskeyParams
+
+    def draw_gold(self, rng) -> tuple[str, Any]:
+        p = self.params
+        if p.key_kind == "digits":
+            key = str(rng.randint(10 ** (p.key_digits - 1), 10**p.key_digits - 1))
+        else:
+            # Half numbers, half rare words, shuffled: "3817 obsequious 42 quagmire".
+            parts = [str(rng.randint(10, 9999)) if i % 2 == 0 else rng.choice(RARE_WORDS) for i in range(p.key_words)]
+            rng.shuffle(parts)
+            key = " ".join(parts)
+        return key, key
+
+    def make_prompt(self, tokenizer, rng, gold: Any, chat: bool) -> tuple[list[int], str, dict[str, Any]]:
+        p = self.params
+        depth = p.depth if p.depth is not None else rng.uniform(p.depth_min, p.depth_max)
+        needle = f"The pass key is {gold}. Remember it. {gold} is the pass key."
+
+        def build(n: int) -> list[int]:
+            words = _filler_words(n)
+            cut = _sentence_cut(words, depth)
+            body = [INTRO, " ".join(words[:cut]), needle, " ".join(words[cut:]), QUESTION]
+            return prompt_with_chat(tokenizer, "\n".join(x for x in body if x), PRIME, chat)
+
+        n, ids = fit(build, p.length, p.length, "filler")
+        return ids, " " + gold, {"depth": round(depth, 4), "filler_words": n, "key": gold}
+
+
+def _sentence_cut(words: list[str], depth: float) -> int:
+    """Word index nearest to ``depth * len(words)`` that starts a sentence (keeps sentences whole)."""
+    want = depth * len(words)
+    cuts = [0] + [i + 1 for i, w in enumerate(words) if w.endswith(".")] + [len(words)]
+    return min(cuts, key=lambda c: (abs(c - want), c))

@@ -1,0 +1,32 @@
+"""``sra-search dashboard``: optuna-dashboard on the study storage, bound to 127.0.0.1."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from sra_search.cli.output import console, fail
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def dashboard(
+        storage: Optional[str] = typer.Option(None, "--storage", help="SQLAlchemy URL (default: $SRA_SEARCH_STORAGE, else sqlite:///sra-search.db)."),
+        port: int = typer.Option(8080, "--port", min=1, max=65535, help="Port on 127.0.0.1."),
+    ) -> None:
+        """Serve optuna-dashboard for the storage on http://127.0.0.1:PORT (local only; use an SSH tunnel from elsewhere)."""
+        from sra_search.search.schema import StudyFileError, resolve_storage_url
+        from sra_search.search.storage import open_storage, redact
+
+        try:
+            url = resolve_storage_url(storage)
+        except StudyFileError as exc:
+            fail(str(exc))
+        try:
+            from optuna_dashboard import run_server
+        except ImportError:
+            fail("optuna-dashboard is not installed: pip install optuna-dashboard")
+        # Bound to loopback on purpose: the dashboard has no authentication and can edit studies.
+        console.print(f"optuna-dashboard for {redact(url)} on http://127.0.0.1:{port} (Ctrl-C to stop)")
+        run_server(open_storage(url), host="127.0.0.1", port=port)

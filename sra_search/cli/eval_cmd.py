@@ -1,0 +1,219 @@
+"""``sra-search eval``: score a task with and without SRA, side by side."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from sra_search.cli.output import console, fail, print_json
+
+
+def register(app: typer.Typer) -> None:
+    app.command("eval")(eval_command)
+
+
+def _parse_value(text: str) -> Any:
+    # JSON where it parses (numbers, true/false, null, lists); the raw string otherwise.
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def parse_pairs(items: list[str], what: str, commas: bool = True) -> dict[str, Any]:
+    """``["k=v", "a=1,b=2"]`` -> ``{"k": "v", "a": 1, "b": 2}``; a malformed item names itself.
+
+    With ``commas=False`` each item is one pair, so values may contain commas.
+    """
+    out: dict[str, Any] = {}
+    for item in items:
+        parts = item.split(",") if commas else [item]
+        for part in filter(None, (p.strip() for p in parts)):
+            key, sep, value = part.partition("=")
+            if not sep or not key.strip():
+                fail(f"{what}: expected key=value, got '{part}'")
+            out[key.strip()] = _parse_value(value.strip())
+    return out
+
+
+def _config_error(exc: Exception, source: str) -> str:
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError):
+        parts = []
+        for e in exc.errors():
+            field = ".".join(str(x) for x in e["loc"]) or "(config)"
+            msg = "unknown SRA parameter" if e["type"] == "extra_forbidden" else e["msg"]
+            parts.append(f"'{field}': {msg}")
+        return f"{source}: " + "; ".join(parts)
+    return f"{source}: {exc}"
+
+
+def load_preset(path: Path):
+    """An :class:`SRAConfig` from a JSON file: the config itself or an object with a ``config`` key."""
+    from sra_search import SRAConfig
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        fail(f"--preset: cannot read {path}: {exc.strerror or exc}")
+    except json.JSONDecodeError as exc:
+        fail(f"--preset: {path} is not valid JSON ({exc})")
+    if isinstance(data, dict) and isinstance(data.get("config"), dict):
+        data = data["config"]
+    if not isinstance(data, dict):
+        fail(f"--preset: {path} holds no SRA config object")
+    try:
+        return SRAConfig(**data)
+    except Exception as exc:  # noqa: BLE001 - shown to the user
+        fail(_config_error(exc, f"--preset {path}"))
+
+
+def build_config(params: Optional[str], preset: Optional[Path]):
+    """The SRA config of the run: ``--preset``, else the paper's public config updated by ``--params``."""
+    from sra_search import SRAConfig
+
+    if params and preset:
+        fail("give either --params or --preset, not both")
+    if preset is not None:
+        return load_preset(preset)
+    base = SRAConfig.paper_public().model_dump()
+    if params:
+        base.update(parse_pairs([params], "--params"))
+    try:
+        return SRAConfig(**base)
+    except Exception as exc:  # noqa: BLE001
+        fail(_config_error(exc, "--params"))
+
+
+def _fmt(x: float | None, digits: int = 3) -> str:
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "-"
+    return f"{x:.{digits}f}"
+
+
+def _table(task_label: str, results: list[tuple[str, Any]], perplexity: bool):
+    from rich.table import Table
+
+    base = results[0][1] if results and results[0][0] == "baseline" else None
+    main = results[0][1].main_metric
+    table = Table(title=task_label, title_style="bold")
+    table.add_column("run")
+    table.add_column(main, justify="right")
+    table.add_column("delta", justify="right")
+    if perplexity:
+        table.add_column("perplexity", justify="right")
+    table.add_column("acc. attn mean", justify="right")
+    table.add_column("acc. attn p95", justify="right")
+    table.add_column("edited rows", justify="right")
+    table.add_column("time (s)", justify="right")
+    for label, r in results:
+        st = r.sra_stats or {}
+        delta = "" if base is None or r is base else f"{r.score - base.score:+.3f}"
+        row = [label, _fmt(r.score), delta]
+        if perplexity:
+            row.append(_fmt(r.metrics.get("perplexity")))
+        row += [
+            _fmt(st.get("accumulated_attention_mean")),
+            _fmt(st.get("accumulated_attention_p95")),
+            str(st.get("edited_rows", "-")) if st else "-",
+            f"{r.wall_time_s:.1f}",
+        ]
+        table.add_row(*row)
+    return table
+
+
+def eval_command(
+    task: str = typer.Option(..., "--task", "-t", help="Task: passkey, longchat_lines, kv_retrieval, summarization, longbench, perplexity."),
+    model: str = typer.Option("smollm2-135m", help="Model name or local path."),
+    length: Optional[int] = typer.Option(None, help="Target prompt length in tokens (tasks with a 'length' parameter)."),
+    cases: int = typer.Option(32, "--cases", "-n", min=1, help="Number of cases."),
+    split: str = typer.Option("search", help="Case split: search or holdout."),
+    offset: int = typer.Option(0, min=0, help="Index of the first case in the split."),
+    seed: Optional[int] = typer.Option(None, help="Case seed (task default: 0)."),
+    task_param: list[str] = typer.Option([], "--task-param", "-p", help="Task parameter key=value (repeatable)."),
+    params: Optional[str] = typer.Option(None, help="SRA parameters 'tau_in=0.5,s_in=3,...'; others keep the paper's public values."),
+    preset: Optional[Path] = typer.Option(None, help="JSON file with an SRAConfig (or an object with a 'config' key)."),
+    baseline: bool = typer.Option(True, help="Also run without SRA."),
+    perplexity: bool = typer.Option(False, "--perplexity", help="Also report perplexity of the last tokens of prompt + gold."),
+    perplexity_tokens: int = typer.Option(200, min=1, help="Tokens scored by --perplexity."),
+    batch_size: Optional[int] = typer.Option(None, min=1, help="Rows per forward (default: by token budget)."),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
+    with_cases: bool = typer.Option(False, "--with-cases", help="Include per-case results in --json."),
+) -> None:
+    """Score a task without and with SRA on the same cases, side by side."""
+    import objectives
+    from objectives import ObjectiveError
+
+    tparams = parse_pairs(task_param, "--task-param", commas=False)
+    if length is not None:
+        tparams["length"] = length
+    if seed is not None:
+        tparams["seed"] = seed
+    config = build_config(params, preset)
+    try:
+        task_obj = objectives.get(task, **tparams)
+        if split not in ("search", "holdout"):
+            raise ObjectiveError(f"--split: unknown split '{split}' (splits: search, holdout)")
+    except ObjectiveError as exc:
+        fail(str(exc))
+
+    from sra_search import load_model
+
+    try:
+        with console.status(f"loading {model}"):
+            mdl, tok = load_model(model)
+    except Exception as exc:  # noqa: BLE001 - a bad model name/path is user input
+        fail(f"--model: cannot load '{model}': {exc}")
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    runs = ([("baseline", None)] if baseline else []) + [("sra", config)]
+    results = []
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=console, transient=json_out,
+    ) as bar:  # fmt: skip
+        for label, cfg in runs:
+            tid = bar.add_task(f"{task} {label}", total=cases)
+            try:
+                res = objectives.evaluate(
+                    mdl, tok, task_obj, cfg, split=split, n_cases=cases, offset=offset, batch_size=batch_size,
+                    perplexity_tokens=perplexity_tokens if perplexity else 0,
+                    progress=lambda done, total, tid=tid: bar.update(tid, completed=done, total=total),
+                )  # fmt: skip
+            except ObjectiveError as exc:
+                fail(str(exc))
+            results.append((label, res))
+
+    by = dict(results)
+    if json_out:
+        out: dict[str, Any] = {
+            "model": model,
+            "task": task_obj.describe(),
+            "split": split,
+            "offset": offset,
+            "n_cases": cases,
+            "config": config.model_dump(),
+        }
+        for label, res in results:
+            out[label] = res.to_json_dict(cases=with_cases)
+        if "baseline" in by:
+            out["delta"] = by["sra"].score - by["baseline"].score
+            out["changed_cases"] = objectives.PairResult(baseline=by["baseline"], sra=by["sra"]).changed_cases()
+        print_json(out)
+        return
+    first = results[0][1]
+    label = (
+        f"{task} | {split} cases {offset}..{offset + cases - 1} | prompt tokens "
+        f"{first.prompt_tokens['min']:.0f}-{first.prompt_tokens['max']:.0f}"
+    )
+    console.print(_table(label, results, perplexity))
+    console.print(f"SRA: {config.short()}")
+    if "baseline" in by:
+        ch = objectives.PairResult(baseline=by["baseline"], sra=by["sra"]).changed_cases()
+        console.print(f"cases SRA improved: {ch['fixed']}, worsened: {ch['broke']}")

@@ -1,0 +1,68 @@
+"""``sra-search export``: studies (one per length bucket) -> a new preset version."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from sra_search.cli.output import console, fail, print_json
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(export)
+
+
+def export(
+    studies: list[Path] = typer.Argument(..., help="Study files, one per prompt-length bucket of one model and task."),
+    to: Path = typer.Option(Path("presets"), "--to", help="Preset directory to write into."),
+    storage: Optional[str] = typer.Option(None, help="Storage URL (default: each study file's, $SRA_SEARCH_STORAGE, sqlite:///sra-search.db)."),
+    force: bool = typer.Option(False, help="Write a preset marked beats_baseline=false even if a bucket does not pay off."),
+    min_gain: float = typer.Option(0.0, min=0, help="Smallest held-out gain over baseline that counts (0: any positive gain)."),
+    candidates: int = typer.Option(1, min=1, max=20, help="Best feasible trials per study to re-score on holdout."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Re-score each study's best feasible trial on held-out cases next to the baseline and
+    publish a new preset version if every bucket gains and keeps its constraints."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from sra_search.presets.export import ExportError
+    from sra_search.presets.export import export as run
+    from sra_search.presets.store import PresetWriteError
+    from sra_search.search.schema import StudyFileError
+
+    try:
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console, transient=True) as bar:
+            t = bar.add_task("export", total=None)
+            result = run(studies, to, storage=storage, force=force, min_gain=min_gain, candidates=candidates,
+                         progress=lambda d: bar.update(t, description=d))  # fmt: skip
+    except (ExportError, StudyFileError, PresetWriteError) as e:
+        fail(str(e))
+    if json_out:
+        print_json({
+            "written": str(result.path) if result.path else None,
+            "version": result.preset.version if result.preset else None,
+            "beats_baseline": result.ok,
+            "buckets": [b.to_dict() for b in result.buckets],
+        })  # fmt: skip
+    else:
+        table = Table(title="held-out re-check")
+        for col in ("study", "tokens", "trial", "score", "baseline", "delta", "ppl ratio", "acc. attn", "result"):
+            table.add_column(col)
+        for b in result.buckets:
+            m = b.bucket.metrics if b.bucket else None
+            f = lambda x: "-" if x is None else f"{x:.3f}"  # noqa: E731
+            table.add_row(
+                b.study, f"{b.min_tokens}-{b.max_tokens}", str(b.trial), f(m and m.score), f(m and m.baseline_score),
+                f(m and m.delta), f(m and m.perplexity_ratio), f(m and m.accumulated_attention_mean),
+                "[green]ok[/]" if b.ok else "[red]no[/]: " + "; ".join(b.reasons),
+            )  # fmt: skip
+        console.print(table)
+        if result.path:
+            console.print(f"wrote {result.path} (version {result.preset.version}, beats_baseline={result.ok})")
+        else:
+            console.print("[yellow]nothing written[/]: a bucket does not pay off on held-out cases (see above); --force records it anyway")
+    if result.path is None:
+        raise typer.Exit(1)

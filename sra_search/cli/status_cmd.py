@@ -1,0 +1,57 @@
+"""``sra-search status``: the studies of a storage, their trial counts and best feasible parameters."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from sra_search.cli.output import console, fail, print_json
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def status(
+        storage: Optional[str] = typer.Option(None, "--storage", help="SQLAlchemy URL (default: $SRA_SEARCH_STORAGE, else sqlite:///sra-search.db)."),
+        study: Optional[str] = typer.Option(None, "--study", help="Only this study."),
+        json_out: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
+    ) -> None:
+        """List the studies in the storage with trial counts and best feasible parameters."""
+        from rich.table import Table
+
+        from sra_search.search.schema import StudyFileError, resolve_storage_url
+        from sra_search.search.status import storage_status
+
+        try:
+            url = resolve_storage_url(storage)
+            if url.startswith("sqlite:///") and not _sqlite_exists(url):
+                fail(f"no storage at {url} (run a study first, or pass --storage)")
+            result = storage_status(url, study)
+        except (StudyFileError, KeyError) as exc:
+            fail(str(exc).strip("'\""))
+        if json_out:
+            print_json(result)
+            return
+        table = Table(title=f"studies in {result['storage']}")
+        for col in ("study", "model", "objective", "complete", "pruned", "failed", "running", "best", "best params", "holdout"):
+            table.add_column(col)
+        for s in result["studies"]:
+            t = s["trials"]
+            best = s.get("best")
+            params = " ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in (best or {}).get("params", {}).items())
+            h = s.get("holdout")
+            table.add_row(
+                s["study"], str(s.get("model")), str(s.get("objective")), str(t["complete"]), str(t["pruned"]),
+                str(t["fail"]), str(t["running"]),
+                f"#{best['number']} {best['value']:.4g}" if best else ("pareto: %d" % len(s.get("pareto") or []) if s.get("pareto") is not None else "-"),
+                params or "-",
+                f"#{h['trial']} {h['value']:.4g}" if h else "-",
+            )
+        console.print(table)
+
+
+def _sqlite_exists(url: str) -> bool:
+    from pathlib import Path
+
+    path = url[len("sqlite:///") :]
+    return path == ":memory:" or Path(path).exists()

@@ -1,0 +1,92 @@
+"""`export` on real studies stored in SQLite, re-scored for real on a tiny model saved to disk."""
+
+import json
+from pathlib import Path
+
+import optuna
+import pytest
+from typer.testing import CliRunner
+
+from sra_search import SRAConfig
+from sra_search.cli.app import app
+from sra_search.presets import Registry
+from sra_search.presets.export import ExportError, export, model_key
+
+CFG = SRAConfig(tau_in=1.0, tau_ou=1.0, s_in=1.5, s_ou=1.2, c_s=2, c_e=8)
+
+
+def _study(tmp_path: Path, model_dir: str, name: str, length: int, task: str = "passkey", feasible: bool = True) -> Path:
+    """A study file plus a stored study holding one COMPLETE trial with an SRA config."""
+    db = f"sqlite:///{tmp_path}/studies.db"
+    text = f"""
+name = "{name}"
+model = "{model_dir}"
+[[tasks]]
+name = "{task}"
+params = {{ length = {length}, seed = 0 }}
+cases = {{ search = 2, holdout = 3 }}
+[search_space]
+s_in = {{ low = 1.0, high = 2.0 }}
+[constraints]
+attention = {{ low = 0.5, high = 5.0 }}
+[budget]
+trials = 1
+[storage]
+url = "{db}"
+"""
+    path = tmp_path / f"{name}.toml"
+    path.write_text(text)
+    study = optuna.create_study(study_name=name, storage=db, direction="maximize", load_if_exists=True)
+    trial = study.ask()
+    trial.set_user_attr("sra", CFG.model_dump())
+    trial.set_constraint("attention", -0.1 if feasible else 0.5)
+    study.tell(trial, 0.25)
+    return path
+
+
+def test_no_gain_on_holdout_writes_nothing_and_says_why(tmp_path, tiny_model_dir):
+    files = [_study(tmp_path, tiny_model_dir, "b-short", 120), _study(tmp_path, tiny_model_dir, "b-long", 200)]
+    out = tmp_path / "presets"
+    result = export(files, out)
+    assert not result.ok and result.path is None
+    assert not out.exists() or not any(out.rglob("*.json"))
+    assert [(b.min_tokens, b.max_tokens) for b in result.buckets] == [(0, 120), (121, 200)]
+    assert all(any("holdout gain" in r for r in b.reasons) for b in result.buckets)
+
+
+def test_force_records_a_preset_marked_not_beating_baseline(tmp_path, tiny_model_dir):
+    files = [_study(tmp_path, tiny_model_dir, "f-long", 200), _study(tmp_path, tiny_model_dir, "f-short", 120)]
+    result = export(files, tmp_path / "presets", force=True)
+    p = result.preset
+    assert result.path.is_file() and p.version == 1 and not p.beats_baseline and "--force" in p.notes
+    assert p.model.source == tiny_model_dir and p.model.name == model_key(tiny_model_dir)
+    assert [b.config for b in p.buckets] == [CFG, CFG]
+    b = p.buckets[0]
+    assert b.evaluation.task_params == {"length": 120, "seed": 0} and b.evaluation.n_cases == 3
+    assert b.metrics.n_cases == 3 and b.metrics.prompt_tokens.max <= 120
+    assert p.provenance.trials == [0, 0] and p.provenance.study == "f-short,f-long"
+    assert "sqlite:///" in p.provenance.storage and p.provenance.packages["torch"]
+    again = export(files, tmp_path / "presets", force=True)
+    assert again.preset.version == 2  # never rewritten, only added to
+    assert Registry(tmp_path / "presets").get(p.model.name, "passkey").version == 2
+
+
+def test_infeasible_only_and_mixed_inputs_are_refused(tmp_path, tiny_model_dir):
+    bad = _study(tmp_path, tiny_model_dir, "infeasible", 150, feasible=False)
+    result = export([bad], tmp_path / "p", force=True)
+    assert result.path is None and "no COMPLETE feasible trial" in result.buckets[0].reasons[0]
+    other = _study(tmp_path, tiny_model_dir, "other-task", 300, task="kv_retrieval")
+    with pytest.raises(ExportError, match="one task"):
+        export([bad, other], tmp_path / "p")
+
+
+def test_cli_exit_codes_and_unwritable_target(tmp_path, tiny_model_dir):
+    f = _study(tmp_path, tiny_model_dir, "cli", 120)
+    runner = CliRunner()
+    res = runner.invoke(app, ["export", str(f), "--to", str(tmp_path / "p"), "--json"])
+    assert res.exit_code == 1 and json.loads(res.stdout)["written"] is None
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")  # the presets "directory" is a file: nothing can be written there
+    res = runner.invoke(app, ["export", str(f), "--to", str(blocker), "--force"])
+    assert res.exit_code == 2 and "cannot create preset directory" in res.output
+    assert "Traceback" not in res.output and blocker.read_text() == "x"

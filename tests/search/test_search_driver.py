@@ -1,0 +1,135 @@
+"""A study on a tiny random Llama over a local Ray with 2 workers, stored in SQLite."""
+
+from __future__ import annotations
+
+import json
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+from typer.testing import CliRunner
+
+from sra_search.search.driver import Driver, RunOptions, best_feasible
+from sra_search.search.schema import load_study_file
+
+pytestmark = pytest.mark.slow
+
+
+def test_study_completes_with_two_workers_in_sqlite(tiny_model_dir, ray_local, write_study, study_text, tmp_path):
+    study_toml = study_text
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    path = write_study(study_toml(tiny_model_dir, name="tiny-sqlite", storage=url, trials=6, holdout=2))
+    seen = []
+    driver = Driver(load_study_file(path), RunOptions(on_progress=seen.append))
+    summary = driver.run()
+
+    assert summary["trials"]["complete"] + summary["trials"]["pruned"] == 6
+    assert summary["trials"]["fail"] == 0 and summary["new_trials_done"] == 6
+    study = optuna.load_study(study_name="tiny-sqlite", storage=url)
+    trials = study.get_trials(states=[TrialState.COMPLETE])
+    assert len(trials) == 6
+    # The paper's public configuration is the first trial (c_e=50 is not among the choices).
+    first = study.trials[0]
+    assert first.user_attrs.get("origin") == "paper_public"
+    assert first.params["tau_in"] == 0.5 and first.params["s_in"] == 5.0 and first.params["c_s"] == 5
+    # Each trial carries its constraints, task scores, SRA statistics and full config.
+    for t in trials:
+        assert set(t.constraints) == {"perplexity_ratio", "attention_low", "attention_high"}
+        assert set(t.user_attrs["sra"]) >= {"tau_in", "s_ou", "c_e", "inter"} and t.user_attrs["sra"]["s_ou"] == 5.0
+        assert 0.0 <= t.user_attrs["task_scores"]["passkey"] <= 1.0
+        assert t.user_attrs["perplexity_ratio"] > 0
+        assert t.user_attrs["eval_s"] <= t.user_attrs["wall_s"] + 1e-6
+        assert len(t.intermediate_values) == 2  # 4 search cases in chunks of 2
+    # The baseline was measured once and cached in the study; the holdout re-scored the best.
+    baselines = {k: v for k, v in study.user_attrs.items() if k.startswith("baseline:")}
+    assert any(k.startswith("baseline:passkey:search") for k in baselines)
+    assert any(k.startswith("baseline:perplexity:search") for k in baselines)
+    assert any(k.startswith("baseline:passkey:holdout") for k in baselines)
+    best = best_feasible(study)
+    assert best is not None and summary["best"]["number"] == best.number
+    assert summary["holdout"]["trial"] == best.number and summary["holdout"]["tasks"]["passkey"]["n_cases"] == 2
+    # Progress went through the phases, with two workers.
+    phases = [p.phase for p in seen]
+    assert "baseline" in phases and "trials" in phases and phases[-1] == "done"
+    assert len(seen[-1].workers) == 0 or len({w["pid"] for w in seen[-2].workers}) == 2
+
+    # Each worker loaded the model once and kept it for all its chunks.
+    assert len(summary["workers"]) == 2 and all(w["model_loads"] == 1 for w in summary["workers"])
+    assert sum(w["jobs"] for w in summary["workers"]) >= 6 * 3
+
+    # A second run is a resume: nothing left to do, nothing re-measured, nothing lost.
+    again = Driver(load_study_file(path), RunOptions()).run()
+    assert again["new_trials_done"] == 0 and again["trials"]["complete"] == 6
+    assert again["holdout"] == summary["holdout"]
+
+    # --trials extends the same study; the CLI reports it as JSON.
+    from sra_search.cli.app import app
+
+    res = CliRunner().invoke(app, ["run", str(path), "--trials", "8", "--no-holdout", "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout[res.stdout.index("{"):])
+    assert out["new_trials_done"] == 2 and out["trials"]["complete"] + out["trials"]["pruned"] == 8
+
+    res = CliRunner().invoke(app, ["status", "--storage", url, "--json"])
+    assert res.exit_code == 0, res.output
+    status = json.loads(res.stdout[res.stdout.index("{"):])
+    (s,) = status["studies"]
+    assert s["study"] == "tiny-sqlite" and s["trials"]["complete"] + s["trials"]["pruned"] == 8
+    assert s["best"]["params"]["s_ou"] == 5.0 and s["model"] == tiny_model_dir
+
+
+def test_constraints_are_enforced(tiny_model_dir, ray_local, write_study, study_text, harbor_text, tmp_path):
+    study_toml = study_text
+    """A perplexity bound no SRA config can meet: every trial is infeasible, none is best."""
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    constraints = f"""
+    [constraints]
+    perplexity = {{ max_ratio = 1.0000001, params = {{ data = "{harbor_text}", length = 128, last_k = 32, holdout_fraction = 0.25 }}, cases = 2 }}
+    attention = {{ low = 1.1, high = 1.4 }}
+    """
+    path = write_study(study_toml(tiny_model_dir, name="tiny-constraints", storage=url, trials=4, search=2, constraints=constraints))
+    summary = Driver(load_study_file(path), RunOptions()).run()
+    study = optuna.load_study(study_name="tiny-constraints", storage=url)
+    done = study.get_trials(states=[TrialState.COMPLETE])
+    assert len(done) == 4
+    for t in done:
+        feasible = all(v <= 0 for v in t.constraints.values())
+        # Recomputed from the recorded numbers: the stored constraint values are the real ones.
+        assert t.constraints["perplexity_ratio"] == pytest.approx(t.user_attrs["perplexity_ratio"] - 1.0000001)
+        att = t.user_attrs["sra_stats"]["accumulated_attention_mean"]
+        assert t.constraints["attention_low"] == pytest.approx(1.1 - att)
+        if t.user_attrs["perplexity_ratio"] > 1.0000001:
+            assert not feasible
+    if all(any(v > 0 for v in t.constraints.values()) for t in done):
+        assert summary["best"] is None and best_feasible(study) is None
+        with pytest.raises(ValueError, match="feasible"):
+            study.best_trial
+
+
+def test_study_definition_change_is_refused(tiny_model_dir, write_study, study_text, tmp_path):
+    study_toml = study_text
+    from sra_search.search.driver import StudyMismatchError
+
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    path = write_study(study_toml(tiny_model_dir, name="tiny-mismatch", storage=url))
+    Driver(load_study_file(path), RunOptions()).open_study()
+    changed = write_study(study_toml(tiny_model_dir, name="tiny-mismatch", storage=url, search=6), "changed.toml")
+    with pytest.raises(StudyMismatchError, match="different definition"):
+        Driver(load_study_file(changed), RunOptions()).open_study()
+
+
+def test_grid_sweep_visits_every_point(tiny_model_dir, ray_local, write_study, study_text, tmp_path):
+    url = f"sqlite:///{tmp_path / 'g.db'}"
+    text = study_text(tiny_model_dir, name="tiny-grid", storage=url, trials=50, search=2, sampler='kind = "grid"')
+    text = (
+        text.replace("tau_in = { low = 0.05, high = 2.0, log = true }", "tau_in = { choices = [0.1, 0.5, 1.0] }")
+        .replace("tau_ou = { low = 0.05, high = 2.0, log = true }", "tau_ou = { fixed = 0.5 }")
+        .replace("s_in = { low = 1.0, high = 8.0 }", "s_in = { fixed = 5.0 }")
+        .replace("c_s = { low = 0, high = 8 }", "c_s = { fixed = 5 }")
+        .replace("c_e = { choices = [8, 16, 32] }", "c_e = { fixed = 16 }")
+    )
+    summary = Driver(load_study_file(write_study(text)), RunOptions(holdout=False)).run()
+    study = optuna.load_study(study_name="tiny-grid", storage=url)
+    assert summary["trials"]["complete"] == 3  # the budget is capped at the grid size
+    assert sorted(t.params["tau_in"] for t in study.trials) == [0.1, 0.5, 1.0]
+    assert all(t.user_attrs["sra"]["c_e"] == 16 for t in study.trials)

@@ -1,0 +1,82 @@
+"""Objective and constraint arithmetic, and the Optuna wiring of constraints (no model)."""
+
+from __future__ import annotations
+
+import math
+
+import optuna
+import pytest
+
+from sra_search.search import objective as obj
+from sra_search.search.driver import best_feasible
+from sra_search.search.schema import AttentionConstraint, Constraints, PerplexityConstraint
+
+
+def test_task_value_delta_and_direction():
+    assert obj.task_value([1, 0, 1, 1], [1, 1, 0, 0, 9], "delta", True) == pytest.approx(0.25)
+    assert obj.task_value([1, 0], None, "score", True) == 0.5
+    assert obj.task_value([20.0], [10.0], "delta", False) == -10.0  # perplexity-like: lower is better
+    with pytest.raises(ValueError):
+        obj.task_value([1, 1, 1], [1], "delta", True)
+    assert obj.combine([(1.0, 0.5), (3.0, 1.0)]) == pytest.approx(0.875)
+
+
+def test_stats_total_weights_by_edited_rows():
+    st = obj.SraStatsTotal()
+    st.add({"edited_rows": 10, "examined_rows": 100, "accumulated_attention_mean": 1.2, "accumulated_attention_p95": 1.3})
+    st.add({"edited_rows": 30, "examined_rows": 100, "accumulated_attention_mean": 1.4, "accumulated_attention_p95": 1.6})
+    st.add({"edited_rows": 0, "examined_rows": 50, "accumulated_attention_mean": None})
+    assert st.attention_mean == pytest.approx((12 + 42) / 40)
+    assert st.edited_share == pytest.approx(40 / 250)
+    assert st.p95 == 1.6
+    assert obj.SraStatsTotal().attention_mean == 1.0  # nothing edited: rows sum to 1
+
+
+def test_constraint_values():
+    c = Constraints(perplexity=PerplexityConstraint(max_ratio=1.1, params={}), attention=AttentionConstraint(), min_edited_share=0.2)
+    st = obj.SraStatsTotal()
+    st.add({"edited_rows": 5, "examined_rows": 10, "accumulated_attention_mean": 1.5})
+    vals = obj.constraint_values(c, perplexity_ratio=1.05, stats=st)
+    assert vals["perplexity_ratio"] == pytest.approx(-0.05)
+    assert vals["attention_low"] == pytest.approx(1.1 - 1.5)
+    assert vals["attention_high"] == pytest.approx(0.1)
+    assert vals["edited_share"] == pytest.approx(0.2 - 0.5)
+    assert not obj.is_feasible(vals)
+    assert obj.constraint_values(c, perplexity_ratio=math.inf, stats=st)["perplexity_ratio"] > 1e5
+
+
+def test_infeasible_trial_is_never_best_with_set_constraint():
+    """The API the driver uses: Optuna 5's trial.set_constraint, read by study.best_trial and TPE."""
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=0, n_startup_trials=2))
+    for value, violation in [(10.0, 0.5), (1.0, -0.1), (2.0, -0.2), (99.0, 0.01)]:
+        t = study.ask({"x": optuna.distributions.FloatDistribution(0, 1)})
+        t.set_constraint("attention_high", violation)
+        study.tell(t, value)
+    assert study.best_trial.value == 2.0
+    assert best_feasible(study).value == 2.0
+    t = study.ask({"x": optuna.distributions.FloatDistribution(0, 1)})  # TPE with constraints samples fine
+    study.tell(t, 0.0)
+
+
+def test_retry_once_keeps_params_not_results():
+    from optuna.trial import TrialState
+
+    from sra_search.search.storage import RETRY
+
+    study = optuna.create_study(direction="maximize")
+    t = study.ask({"x": optuna.distributions.FloatDistribution(0, 1)})
+    t.set_constraint("attention_high", 0.3)  # the driver died between set_constraint and tell
+    t.set_user_attr("sra", {"x": 1})
+    t.set_user_attr("fail_reason", "worker died")
+    failed = study.tell(t, state=TrialState.FAIL)
+    RETRY(study, failed)
+    waiting = study.get_trials(states=[TrialState.WAITING])
+    assert waiting and waiting[0].params == failed.params
+    assert waiting[0].constraints == {} and "fail_reason" not in waiting[0].user_attrs
+    assert waiting[0].system_attrs["failed_trial"] == failed.number
+    # The retry of a retry is not enqueued (max_retry=1).
+    retry = study.ask({"x": optuna.distributions.FloatDistribution(0, 1)})
+    again = study.tell(retry, state=TrialState.FAIL)
+    n_waiting = len(study.get_trials(states=[TrialState.WAITING]))
+    RETRY(study, again)
+    assert len(study.get_trials(states=[TrialState.WAITING])) == n_waiting
