@@ -76,7 +76,9 @@ def register(app: typer.Typer) -> None:
 
         from rich.live import Live
 
-        from sra_search.search.driver import Driver, EvaluationError, RunOptions, StudyMismatchError, WorkerSetupError
+        from sra_search.search.driver import (
+            Driver, EvaluationError, RunOptions, StorageUnavailableError, StudyMismatchError, WorkerSetupError,
+        )
 
         import optuna
 
@@ -101,7 +103,7 @@ def register(app: typer.Typer) -> None:
                     summary = driver.run()
             else:
                 summary = driver.run()
-        except (StudyFileError, StudyMismatchError, WorkerSetupError, EvaluationError) as exc:
+        except (StudyFileError, StudyMismatchError, WorkerSetupError, EvaluationError, StorageUnavailableError) as exc:
             fail(str(exc))
         except KeyboardInterrupt:
             fail("interrupted: trials in flight were marked FAIL and re-enqueued; run again to resume", code=130)

@@ -88,7 +88,7 @@ class Evaluation(_Strict):
     split: Literal["search", "holdout"] = "holdout"
     n_cases: int = Field(ge=1, le=10_000_000)
     offset: int = Field(default=0, ge=0, le=10_000_000)
-    min_gain: float = Field(default=0.0, ge=0, description="Smallest held-out gain over baseline that counts.")
+    min_gain: float = Field(default=0.0, ge=0, le=1e9, description="Smallest held-out gain over baseline that counts.")
     perplexity: PerplexityCheck | None = None
     attention_band: list[Annotated[float, Field(gt=0, le=100)]] | None = Field(
         default=[1.1, 1.4], min_length=2, max_length=2, description="Allowed [low, high] mean accumulated attention."

@@ -27,7 +27,7 @@ from sra_search.search import samplers as samplers_mod
 from sra_search.search import space as space_mod
 from sra_search.search.heartbeat import DriverHeartbeat, recover_stale
 from sra_search.search.schema import StudyFile, TaskSpec
-from sra_search.search.storage import RETRY, open_storage, redact
+from sra_search.search.storage import RETRY, StorageUnavailableError, open_storage, redact
 
 log = logging.getLogger(__name__)
 
@@ -169,6 +169,7 @@ class _TrialRun:
     eval_s: float = 0.0
     reports: int = 0
     started: float = field(default_factory=time.monotonic)
+    inactive: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -216,20 +217,32 @@ class Driver:
         self._message = ""
         self._last_emit = 0.0
         self.worker_stats: list[dict[str, Any]] = []
+        self.storage: Any = None
+        self._created = False
 
     # ----- study --------------------------------------------------------------------
 
     def open_study(self) -> optuna.Study:
         spec = self.spec
-        storage = open_storage(self.url, heartbeat_s=spec.storage.heartbeat_s, grace_s=spec.storage.grace_s)
-        study = optuna.create_study(
+        storage = open_storage(
+            self.url, heartbeat_s=spec.storage.heartbeat_s, grace_s=spec.storage.grace_s, retry_s=spec.storage.retry_s
+        )
+        self.storage = storage
+        kwargs = dict(
             study_name=spec.name,
             storage=storage,
             sampler=samplers_mod.make_sampler(spec),
             pruner=samplers_mod.make_pruner(spec),
             directions=samplers_mod.directions(spec),
-            load_if_exists=True,
         )
+        # The study name is unique in the storage, so of several drivers starting together exactly
+        # one creates the study; only that one enqueues the first trial (no duplicate trial 0).
+        try:
+            study = optuna.create_study(**kwargs, load_if_exists=False)
+            self._created = True
+        except optuna.exceptions.DuplicatedStudyError:
+            study = optuna.create_study(**kwargs, load_if_exists=True)
+            self._created = False
         attrs = study.user_attrs
         digest = spec.definition_hash()
         if attrs.get("definition_hash") not in (None, digest):
@@ -250,8 +263,8 @@ class Driver:
     def _enqueue_first(self, study: optuna.Study) -> None:
         if not self.spec.enqueue_paper_public or self.spec.sampler.kind == "grid":
             return
-        if study.get_trials(deepcopy=False):
-            return  # only a new study starts with the paper's configuration
+        if not self._created or study.get_trials(deepcopy=False):
+            return  # only a new study starts with the paper's configuration, enqueued by its creator
         params = space_mod.paper_public_params(self.spec.search_space)
         study.enqueue_trial(params, user_attrs={"origin": "paper_public"}, skip_if_exists=True)
 
@@ -268,7 +281,9 @@ class Driver:
 
     def _may_start(self, study: optuna.Study, counts: dict[TrialState, int]) -> bool:
         done = counts[TrialState.COMPLETE] + counts[TrialState.PRUNED]
-        if self.budget_trials is not None and done + len(self._runs) >= self.budget_trials:
+        # In flight: this driver's trials, or more when other drivers share the study.
+        in_flight = max(len(self._runs), counts[TrialState.RUNNING])
+        if self.budget_trials is not None and done + in_flight >= self.budget_trials:
             return False
         if self.budget_time is not None:
             # Do not start a trial that would end past the time budget (mean duration so far).
@@ -581,6 +596,7 @@ class Driver:
             run.scores.setdefault(job.task_index, []).extend(res["case_scores"])
             run.higher[job.task_index] = res["higher_is_better"]
             run.stats.add(res["sra_stats"])
+            run.inactive.update((res.get("sra_stats") or {}).get("inactive_reasons") or ())
             if not self.spec.multi_objective:
                 value = self._partial_value(run, baselines)
                 if math.isfinite(value):
@@ -602,6 +618,8 @@ class Driver:
         constraints = obj.constraint_values(self.spec.constraints, perplexity_ratio=run.ppl, stats=run.stats)
         for name, c in constraints.items():
             run.trial.set_constraint(name, c)
+        if run.stats.edited_rows == 0 and run.inactive:
+            self._report_inactive(run)
         scores = {self.tasks[i].name: obj.mean(s) for i, s in run.scores.items()}
         run.trial.set_user_attr("task_scores", scores)
         run.trial.set_user_attr("sra_stats", run.stats.to_dict())
@@ -612,6 +630,18 @@ class Driver:
             self._finish(study, run, hb, values=values)
         else:
             self._finish(study, run, hb, values=[value])
+
+    def _report_inactive(self, run: _TrialRun) -> None:
+        """SRA edited nothing because it skipped every prompt: say why, once per run and on the trial."""
+        why = sorted(run.inactive)[0]
+        run.trial.set_user_attr("sra_inactive", why)
+        self._message = (
+            f"SRA edited no row in trial {run.trial.number}: {why}; the task's prompts are shorter than the SRA "
+            "geometry needs (raise the task's length, or lower c_s / c_e)"
+        )
+        if not getattr(self, "_warned_inactive", False):
+            self._warned_inactive = True
+            log.warning("%s", self._message)
 
     def _finish(self, study: optuna.Study, run: _TrialRun, hb: DriverHeartbeat, *, values: list[float] | None = None,
                 state: TrialState | None = None, reason: str | None = None, retry: bool = False) -> None:
@@ -787,6 +817,8 @@ class Driver:
                     with DriverHeartbeat(study._storage, self.spec.storage.heartbeat_s) as hb:
                         try:
                             self._trial_loop(study, baselines, hb)
+                        except StorageUnavailableError:
+                            raise  # nothing can be written: the next run's stale-trial recovery fails and retries them
                         except BaseException:
                             self._interrupt(study, hb)
                             raise
@@ -819,6 +851,7 @@ class Driver:
             "pareto": [trial_summary(t) for t in pareto_feasible(study)] if self.spec.multi_objective else None,
             "holdout": holdout,
             "workers": self.worker_stats,
+            "storage_outages": self.storage.outage_stats() if hasattr(self.storage, "outage_stats") else None,
         }
 
 
@@ -836,5 +869,5 @@ def run_study(spec: StudyFile, options: RunOptions | None = None) -> dict[str, A
 
 __all__ = [
     "Driver", "RunOptions", "Progress", "run_study", "best_feasible",
-    "StudyMismatchError", "WorkerSetupError", "EvaluationError",
+    "StudyMismatchError", "WorkerSetupError", "EvaluationError", "StorageUnavailableError",
 ]  # fmt: skip

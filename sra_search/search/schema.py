@@ -68,6 +68,10 @@ class ParamSpec(_Strict):
                 raise ValueError("log = true needs low > 0")
             if self.log and self.step is not None:
                 raise ValueError("log = true and step cannot be combined (Optuna does not support it)")
+            if self.step is not None and self.step > self.high - self.low:
+                raise ValueError(f"step must be <= high - low (got step={self.step}, high - low={self.high - self.low})")
+        elif self.step is not None or self.log:
+            raise ValueError("step and log apply to a range (low, high) only")
         return self
 
     @property
@@ -75,6 +79,14 @@ class ParamSpec(_Strict):
         if self.fixed is not None:
             return "fixed"
         return "choices" if self.choices is not None else "range"
+
+    def named_values(self) -> list[tuple[str, Any]]:
+        """``(key, value)`` of every value this spec can take, e.g. ``("low", 0.1)``, ``("choices[2]", 8)``."""
+        if self.fixed is not None:
+            return [("fixed", self.fixed)]
+        if self.choices is not None:
+            return [(f"choices[{i}]", v) for i, v in enumerate(self.choices)]
+        return [("low", self.low), ("high", self.high)]
 
     def values(self) -> list[Any]:
         """Every value this spec can take that must be checked against SRAConfig's bounds."""
@@ -106,22 +118,22 @@ class SearchSpace(_Strict):
             return spec
         name = info.field_name
         base = SRAConfig.paper_public().model_dump()
-        for value in spec.values():
+        for key, value in spec.named_values():
             if name in SRA_BOOL_PARAMS:
                 if not isinstance(value, bool):
-                    raise ValueError(f"must be true/false (got {value!r})")
+                    raise ValueError(f"{key}: must be true/false (got {value!r})")
                 if spec.kind == "range":
                     raise ValueError("a loop switch takes fixed or choices, not a range")
                 continue
             if isinstance(value, bool):
-                raise ValueError(f"must be a number (got {value!r})")
+                raise ValueError(f"{key}: must be a number (got {value!r})")
             if name in SRA_INT_PARAMS and float(value) != int(value):
-                raise ValueError(f"must be an integer (got {value!r})")
+                raise ValueError(f"{key}: must be an integer (got {value!r})")
             try:
                 SRAConfig(**{**base, name: int(value) if name in SRA_INT_PARAMS else value})
             except ValidationError as exc:
                 msg = exc.errors()[0]["msg"]
-                raise ValueError(f"value {value!r} is outside SRAConfig's range ({msg})") from None
+                raise ValueError(f"{key} = {value!r} is outside SRAConfig's range ({msg})") from None
         return spec
 
     def specs(self) -> dict[str, ParamSpec]:
@@ -349,16 +361,22 @@ def _find_line(text: str, loc: tuple[Any, ...]) -> int | None:
     return None if found is None else found + 1
 
 
+_TYPE_TAGS = {"float", "int", "bool", "str"}
+
+
 def format_validation_error(exc: ValidationError, text: str = "", source: str = "study file") -> str:
     """One line per problem: ``source:LINE: key.path: message``."""
     out = []
     for err in exc.errors():
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        # Drop pydantic's validator and union-member tags (``function-after[...]``, ``float``, ``int``).
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and (p.startswith("function-") or p in _TYPE_TAGS)))
         path = _loc_to_path(loc) or "(top level)"
         line = _find_line(text, loc) if text else None
         where = f"{source}:{line}" if line else source
         msg = err["msg"].removeprefix("Value error, ")
-        out.append(f"{where}: {path}: {msg}")
+        line = f"{where}: {path}: {msg}"
+        if line not in out:
+            out.append(line)
     return "\n".join(out)
 
 

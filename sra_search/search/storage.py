@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import copy
+import functools
+import logging
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import optuna
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
-from optuna.trial import FrozenTrial
+from optuna.trial import FrozenTrial, TrialState
+
+log = logging.getLogger(__name__)
 
 RESULT_USER_ATTRS = ("fail_reason", "wall_s", "eval_s", "elapsed_at_end_s", "task_scores", "sra_stats", "perplexity_ratio")
 
@@ -55,8 +61,186 @@ def _ensure_sqlite_dir(url: str) -> None:
         Path(url[len(prefix) :]).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
 
 
-def open_storage(url: str, *, heartbeat_s: int | None = None, grace_s: int | None = None) -> RDBStorage:
-    """An RDBStorage; with ``heartbeat_s`` stale RUNNING trials are failed and retried once."""
+class StorageUnavailableError(RuntimeError):
+    """The storage stayed unreachable for longer than the driver was told to wait (``storage.retry_s``)."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A lost or refused connection (server stopped, restarted, network), not a bad statement.
+
+    Optuna wraps SQLAlchemy errors of a commit in ``StorageInternalError``; the cause chain is searched.
+    """
+    import sqlalchemy.exc as sa_exc
+
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError, sa_exc.TimeoutError)):
+            return True
+        if isinstance(e, sa_exc.DBAPIError) and e.connection_invalidated:
+            return True
+        e = e.__cause__ or e.__context__
+    return False
+
+
+class _Outage:
+    """Shared by every thread of one storage: one message when an outage starts, one when it ends."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.since: float | None = None
+        self.last_said = 0.0
+        self.outages = 0
+        self.retries = 0
+        self.waited_s = 0.0
+
+
+# Methods Optuna (and its cache, _CachedStorage) calls on an RDBStorage; each is retried as a whole.
+_RETRIED = (
+    "create_new_study", "delete_study", "set_study_user_attr", "set_study_system_attr", "get_study_id_from_name",
+    "get_study_name_from_id", "get_study_directions", "get_study_user_attrs", "get_study_system_attrs",
+    "get_trial_user_attrs", "get_trial_system_attrs", "get_all_studies", "create_new_trial", "_create_new_trial",
+    "set_trial_param", "_set_trial_param", "get_trial_param", "set_trial_state_values", "set_trial_intermediate_value",
+    "set_trial_user_attr", "set_trial_system_attr", "get_trial_id_from_study_id_trial_number", "get_trial",
+    "get_all_trials", "_get_trials", "get_best_trial", "_get_best_trial_id", "record_heartbeat", "_get_stale_trial_ids",
+)  # fmt: skip
+
+
+class ResilientRDBStorage(RDBStorage):
+    """RDBStorage whose calls wait out an unreachable database instead of failing.
+
+    A call that fails with a connection error (PostgreSQL stopped or restarting, network lost)
+    is retried with backoff (0.5 s doubling to 10 s) for up to ``retry_s`` seconds, with one
+    warning when the outage starts, one every minute while it lasts and one when it ends; then
+    :class:`StorageUnavailableError`. Errors that are not about the connection are raised at once.
+    Writes are idempotent (attribute and heartbeat upserts), except finishing a trial: a retry of
+    ``set_trial_state_values`` whose first attempt did commit finds the trial already in that state
+    and reports success, so a result is never recorded twice.
+    """
+
+    retry_s: float = 0.0
+    _outage: _Outage
+
+    def _setup_retry(self, retry_s: float) -> None:
+        self.retry_s = float(retry_s)
+        self._outage = _Outage()
+        self._depth = threading.local()
+
+    def __getstate__(self) -> dict[Any, Any]:
+        state = super().__getstate__()
+        state.pop("_outage", None)
+        state.pop("_depth", None)
+        return state
+
+    def __setstate__(self, state: dict[Any, Any]) -> None:
+        super().__setstate__(state)
+        self._outage = _Outage()
+        self._depth = threading.local()
+
+    def outage_stats(self) -> dict[str, float]:
+        if "_outage" not in self.__dict__:
+            self._setup_retry(0.0)
+        o = self._outage
+        return {"outages": o.outages, "retries": o.retries, "waited_s": round(o.waited_s, 3)}
+
+    def _call(self, name: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        if "_outage" not in self.__dict__:
+            self._setup_retry(0.0)
+        if self.retry_s <= 0:
+            return fn(*args, **kwargs)
+        depth = getattr(self._depth, "n", 0)
+        if depth:  # an inner call of a retried method: the outer one retries the whole call
+            return fn(*args, **kwargs)
+        self._depth.n = 1
+        try:
+            return self._retrying(name, fn, *args, **kwargs)
+        finally:
+            self._depth.n = 0
+
+    def _retrying(self, name: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        o = self._outage
+        start = None
+        delay = 0.5
+        failed_once = False
+        while True:
+            try:
+                out = fn(*args, **kwargs)
+            except optuna.exceptions.UpdateFinishedTrialError:
+                if failed_once and name == "set_trial_state_values" and self._already_set(*args, **kwargs):
+                    out = True  # the attempt that lost its connection had committed
+                else:
+                    raise
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                now = time.monotonic()
+                failed_once = True
+                start = start or now
+                with o.lock:
+                    o.retries += 1
+                    if o.since is None:
+                        o.since, o.last_said = now, now
+                        o.outages += 1
+                        log.warning(
+                            "storage %s unreachable (%s); waiting and retrying for up to %.0f s (storage.retry_s)",
+                            redact(self.url), _short(exc), self.retry_s,
+                        )
+                    elif now - o.last_said >= 60:
+                        o.last_said = now
+                        log.warning("storage %s still unreachable after %.0f s; retrying", redact(self.url), now - o.since)
+                if now - start >= self.retry_s:
+                    raise StorageUnavailableError(
+                        f"storage {redact(self.url)} unreachable for {now - start:.0f} s (storage.retry_s = "
+                        f"{self.retry_s:g}): {_short(exc)}. Completed trials are safe; run again to resume."
+                    ) from None
+                time.sleep(min(delay, max(0.0, self.retry_s - (now - start)) + 0.01))
+                delay = min(delay * 2, 10.0)
+                continue
+            if start is not None:
+                with o.lock:
+                    o.waited_s += time.monotonic() - start
+                    if o.since is not None:
+                        log.warning("storage %s reachable again after %.1f s", redact(self.url), time.monotonic() - o.since)
+                        o.since = None
+            return out
+
+    def _already_set(self, trial_id: int, state: TrialState, values: Any = None) -> bool:
+        t = RDBStorage.get_trial(self, trial_id)
+        return t.state == state and (values is None or list(t.values or []) == list(values))
+
+
+def _short(exc: BaseException) -> str:
+    e: BaseException = exc
+    while e.__cause__ is not None:
+        e = e.__cause__
+    text = " ".join(str(e).split())
+    return f"{type(e).__name__}: {text[:200]}"
+
+
+def _wrap(name: str):
+    fn = getattr(RDBStorage, name)
+
+    @functools.wraps(fn)
+    def method(self: ResilientRDBStorage, *args: Any, **kwargs: Any) -> Any:
+        return self._call(name, functools.partial(fn, self), *args, **kwargs)
+
+    return method
+
+
+for _name in _RETRIED:
+    setattr(ResilientRDBStorage, _name, _wrap(_name))
+
+
+def open_storage(
+    url: str, *, heartbeat_s: int | None = None, grace_s: int | None = None, retry_s: float = 0.0
+) -> RDBStorage:
+    """An RDBStorage; with ``heartbeat_s`` stale RUNNING trials are failed and retried once.
+
+    With ``retry_s > 0`` connection errors, also while connecting, are waited out for up to
+    ``retry_s`` seconds (:class:`ResilientRDBStorage`). Two processes creating the schema of a new
+    database at the same moment can collide in PostgreSQL's catalog; the loser retries.
+    """
     _ensure_sqlite_dir(url)
     kwargs: dict[str, Any] = {}
     if heartbeat_s is not None:
@@ -67,10 +251,43 @@ def open_storage(url: str, *, heartbeat_s: int | None = None, grace_s: int | Non
         }
     import warnings
 
-    with warnings.catch_warnings():
-        # Heartbeats are "experimental" in Optuna; the warning would repeat on every run.
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return RDBStorage(url, engine_kwargs=_engine_kwargs(url), **kwargs)
+    import sqlalchemy.exc as sa_exc
+
+    start = time.monotonic()
+    delay, said, attempt = 0.5, False, 0
+    while True:
+        attempt += 1
+        try:
+            with warnings.catch_warnings():
+                # Heartbeats are "experimental" in Optuna; the warning would repeat on every run.
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                storage = ResilientRDBStorage(url, engine_kwargs=_engine_kwargs(url), **kwargs)
+            storage._setup_retry(retry_s)
+            if said:
+                log.warning("storage %s reachable after %.1f s", redact(url), time.monotonic() - start)
+            return storage
+        except (sa_exc.IntegrityError, sa_exc.ProgrammingError) as exc:
+            # CREATE TABLE racing another process on an empty PostgreSQL database.
+            if attempt >= 5 or url.startswith("sqlite"):
+                raise
+            log.info("schema creation raced another process (%s); retrying", _short(exc))
+            time.sleep(0.2 * attempt)
+        except Exception as exc:
+            waited = time.monotonic() - start
+            if not is_transient(exc) or waited >= retry_s:
+                if is_transient(exc) and retry_s > 0:
+                    raise StorageUnavailableError(
+                        f"storage {redact(url)} unreachable for {waited:.0f} s (storage.retry_s = {retry_s:g}): {_short(exc)}"
+                    ) from None
+                raise
+            if not said:
+                said = True
+                log.warning(
+                    "storage %s unreachable (%s); waiting and retrying for up to %.0f s (storage.retry_s)",
+                    redact(url), _short(exc), retry_s,
+                )
+            time.sleep(min(delay, max(0.0, retry_s - waited) + 0.01))
+            delay = min(delay * 2, 10.0)
 
 
 def study_names(storage: RDBStorage) -> list[str]:

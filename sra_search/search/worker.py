@@ -97,7 +97,11 @@ def _plain(stats: Any) -> dict[str, Any] | None:
         return None
     if hasattr(stats, "to_dict"):
         stats = stats.to_dict()
-    return {k: v for k, v in dict(stats).items() if v is None or _is_number(v)}
+    out = {k: v for k, v in dict(stats).items() if v is None or _is_number(v)}
+    reasons = dict(stats).get("inactive_reasons")
+    if reasons:  # why SRA skipped sequences (e.g. prompts shorter than its geometry), for the driver's message
+        out["inactive_reasons"] = [str(r) for r in list(reasons)[:3]]
+    return out
 
 
 def _higher_is_better(task: Any, result: Any) -> bool:

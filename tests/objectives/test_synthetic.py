@@ -61,7 +61,7 @@ def test_split_assignment_ignores_seed_and_follows_the_fraction():
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(length=st.integers(min_value=160, max_value=700), seed=st.integers(0, 10_000), name=st.sampled_from(SYNTHETIC))
+@given(length=st.integers(min_value=260, max_value=700), seed=st.integers(0, 10_000), name=st.sampled_from(SYNTHETIC))
 def test_prompt_fits_the_target_length(tokenizer, length, seed, name):
     case = objectives.get(name, length=length, seed=seed).cases(tokenizer, n_cases=1)[0]
     # The filler unit is a word (passkey) or a line/pair: at most ~25 tokens are left unused.

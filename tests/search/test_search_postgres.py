@@ -7,6 +7,7 @@ the machine; CI installs them with `scripts/postgres.sh install`.
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -26,6 +27,10 @@ SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "postgres.sh"
 @pytest.fixture(scope="module")
 def postgres_url(tmp_path_factory):
     if subprocess.run(["bash", str(SCRIPT), "bindir"], capture_output=True).returncode != 0:
+        # CI installs the server (.ci/run sets SRA_SEARCH_REQUIRE_POSTGRES=1): there a missing
+        # binary is a failure, never a silent skip.
+        if os.environ.get("SRA_SEARCH_REQUIRE_POSTGRES") == "1":
+            pytest.fail("PostgreSQL server binaries are missing although CI requires them")
         pytest.skip("PostgreSQL server binaries are not installed (run scripts/postgres.sh install)")
     pgdir = tmp_path_factory.mktemp("pg")
     started = subprocess.run(["bash", str(SCRIPT), "start", str(pgdir)], capture_output=True, text=True)
