@@ -24,7 +24,7 @@ from sra_search.presets.schema import (
     TaskSpec,
 )
 from sra_search.presets.store import PresetWriteError, publish
-from sra_search.presets.urls import redact_url
+from sra_search.urls import redact_url
 
 __all__ = [
     "BucketMetrics", "Evaluation", "LengthBucket", "ModelIdentity", "Preset", "PresetFormatError",

@@ -31,7 +31,7 @@ from sra_search.presets.schema import (
     Provenance,
     TaskSpec,
 )
-from sra_search.presets.urls import redact_url
+from sra_search.urls import redact_url
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("sra-search", "torch", "transformers", "optuna", "ray", "sqlalchemy")

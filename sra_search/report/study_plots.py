@@ -6,6 +6,7 @@ when the study holds too little for that plot (say, one finished trial).
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import optuna
@@ -103,7 +104,11 @@ def importances(study: optuna.Study, out: Path) -> Path | None:
     from optuna.visualization.matplotlib import plot_param_importances
 
     try:
-        ax = plot_param_importances(study, target=(lambda t: t.values[0]) if len(study.directions) > 1 else None)
+        with warnings.catch_warnings():  # Optuna marks its matplotlib plots experimental
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            ax = plot_param_importances(
+                study, target=(lambda t: t.values[0]) if len(study.directions) > 1 else None
+            )
     except (ValueError, RuntimeError):  # e.g. no parameter varied across complete trials
         return None
     ax.set_title(f"{study.study_name}: parameter importances")

@@ -14,6 +14,8 @@ import optuna
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import FrozenTrial, TrialState
 
+from sra_search.urls import redact_url
+
 log = logging.getLogger(__name__)
 
 RESULT_USER_ATTRS = ("fail_reason", "wall_s", "eval_s", "elapsed_at_end_s", "task_scores", "sra_stats", "perplexity_ratio")
@@ -294,11 +296,5 @@ def study_names(storage: RDBStorage) -> list[str]:
     return [s.study_name for s in optuna.study.get_all_study_summaries(storage, include_best_trial=False)]
 
 
-def redact(url: str) -> str:
-    """The URL without its password, for logs and JSON output."""
-    try:
-        from sqlalchemy.engine import make_url
-
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # an unparsable URL is shown as given; the storage will report the error
-        return url
+redact = redact_url
+"""The URL without its password, for logs and JSON output (one implementation: sra_search.urls)."""
