@@ -54,8 +54,10 @@ def _config_error(exc: Exception, source: str) -> str:
 
 
 def load_preset(path: Path):
-    """An :class:`SRAConfig` from a JSON file: the config itself or an object with a ``config`` key."""
+    """A published preset (``schema_version`` 1: each case gets the bucket of its prompt length),
+    or an :class:`SRAConfig` from a JSON file: the config itself or an object with a ``config`` key."""
     from sra_search import SRAConfig
+    from sra_search.presets import PresetFormatError, read_preset
 
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -63,6 +65,11 @@ def load_preset(path: Path):
         fail(f"--preset: cannot read {path}: {exc.strerror or exc}")
     except json.JSONDecodeError as exc:
         fail(f"--preset: {path} is not valid JSON ({exc})")
+    if isinstance(data, dict) and "schema_version" in data:
+        try:
+            return read_preset(path)
+        except PresetFormatError as exc:
+            fail(f"--preset: {exc}")
     if isinstance(data, dict) and isinstance(data.get("config"), dict):
         data = data["config"]
     if not isinstance(data, dict):
@@ -137,7 +144,7 @@ def eval_command(
     seed: Optional[int] = typer.Option(None, help="Case seed (task default: 0)."),
     task_param: list[str] = typer.Option([], "--task-param", "-p", help="Task parameter key=value (repeatable)."),
     params: Optional[str] = typer.Option(None, help="SRA parameters 'tau_in=0.5,s_in=3,...'; others keep the paper's public values."),
-    preset: Optional[Path] = typer.Option(None, help="JSON file with an SRAConfig (or an object with a 'config' key)."),
+    preset: Optional[Path] = typer.Option(None, help="A published preset file (bucket picked per prompt length), or JSON with an SRAConfig (or a 'config' key)."),
     baseline: bool = typer.Option(True, help="Also run without SRA."),
     perplexity: bool = typer.Option(False, "--perplexity", help="Also report perplexity of the last tokens of prompt + gold."),
     perplexity_tokens: int = typer.Option(200, min=1, help="Tokens scored by --perplexity."),
@@ -198,7 +205,7 @@ def eval_command(
             "split": split,
             "offset": offset,
             "n_cases": cases,
-            "config": config.model_dump(),
+            "config": config.model_dump(mode="json"),
         }
         for label, res in results:
             out[label] = res.to_json_dict(cases=with_cases)
@@ -213,7 +220,7 @@ def eval_command(
         f"{first.prompt_tokens['min']:.0f}-{first.prompt_tokens['max']:.0f}"
     )
     console.print(_table(label, results, perplexity))
-    console.print(f"SRA: {config.short()}")
+    console.print(f"SRA: {config.short() if hasattr(config, 'short') else f'preset {config.name} v{config.version}'}")
     if "baseline" in by:
         ch = objectives.PairResult(baseline=by["baseline"], sra=by["sra"]).changed_cases()
         console.print(f"cases SRA improved: {ch['fixed']}, worsened: {ch['broke']}")

@@ -90,3 +90,14 @@ def test_cli_exit_codes_and_unwritable_target(tmp_path, tiny_model_dir):
     res = runner.invoke(app, ["export", str(f), "--to", str(blocker), "--force"])
     assert res.exit_code == 2 and "cannot create preset directory" in res.output
     assert "Traceback" not in res.output and blocker.read_text() == "x"
+
+
+def test_eval_accepts_a_published_preset(tmp_path, tiny_model_dir):
+    files = [_study(tmp_path, tiny_model_dir, "e-short", 120)]
+    result = export(files, tmp_path / "presets", force=True)
+    res = CliRunner().invoke(app, ["eval", "--model", tiny_model_dir, "--task", "passkey", "--length", "110",
+                                   "--cases", "2", "--preset", str(result.path), "--json"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["config"]["name"] == result.preset.name
+    assert out["sra"]["sra_stats"]["examined_rows"] > 0  # the 0-120 bucket applied to 110-token prompts
