@@ -23,8 +23,8 @@ def export(
     candidates: int = typer.Option(1, min=1, max=20, help="Best feasible trials per study to re-score on holdout."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Re-score each study's best feasible trial on held-out cases next to the baseline and
-    publish a new preset version if every bucket gains and keeps its constraints."""
+    """Re-score each study's best feasible trial on held-out cases next to the baseline and publish
+    a new preset version with the buckets that gain and keep their constraints."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
@@ -62,7 +62,9 @@ def export(
         console.print(table)
         if result.path:
             console.print(f"wrote {result.path} (version {result.preset.version}, beats_baseline={result.ok})")
+            if result.ok and not result.all_ok:
+                console.print("[yellow]buckets marked 'no' are left out: prompts of those lengths run without SRA[/]")
         else:
-            console.print("[yellow]nothing written[/]: a bucket does not pay off on held-out cases (see above); --force records it anyway")
+            console.print("[yellow]nothing written[/]: no bucket pays off on held-out cases (see above); --force records them anyway")
     if result.path is None:
         raise typer.Exit(1)

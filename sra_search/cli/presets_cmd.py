@@ -24,6 +24,8 @@ def register(app: typer.Typer) -> None:
 def _registry(location: Optional[str]):
     from sra_search.presets import Registry
 
+    if location and "://" not in location and not Path(location).is_dir():
+        fail(f"--registry: no such directory '{location}'")
     return Registry(location)
 
 
@@ -88,7 +90,7 @@ def show(
 
 @presets.command()
 def validate(
-    paths: list[Path] = typer.Argument(None, help="Preset files; default: every preset in the registry."),
+    paths: list[Path] = typer.Argument(None, exists=True, dir_okay=False, help="Preset files; default: every preset in the registry."),
     registry: Optional[str] = typer.Option(None, "--registry", help=REGISTRY_HELP),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:

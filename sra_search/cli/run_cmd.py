@@ -56,9 +56,9 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def run(
         study_file: Path = typer.Argument(..., exists=True, dir_okay=False, help="Study file (TOML), e.g. studies/smollm2-passkey.toml."),
-        trials: Optional[int] = typer.Option(None, "--trials", min=1, help="Total trial budget (completed + pruned), overriding the file's."),
-        time_s: Optional[float] = typer.Option(None, "--time", min=1, help="Total time budget in seconds, overriding the file's."),
-        workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Number of worker actors."),
+        trials: Optional[int] = typer.Option(None, "--trials", min=1, max=1_000_000, help="Total trial budget (completed + pruned), overriding the file's."),
+        time_s: Optional[float] = typer.Option(None, "--time", min=1, max=366 * 86400, help="Total time budget in seconds, overriding the file's."),
+        workers: Optional[int] = typer.Option(None, "--workers", min=1, max=10_000, help="Number of worker actors."),
         storage: Optional[str] = typer.Option(None, "--storage", help="SQLAlchemy URL (default: the file's, else $SRA_SEARCH_STORAGE, else sqlite:///sra-search.db)."),
         ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray address ('auto' on a cluster); default: the file's, else a local Ray."),
         holdout: bool = typer.Option(True, "--holdout/--no-holdout", help="Re-score the best feasible trial on the holdout cases at the end."),

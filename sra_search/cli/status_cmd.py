@@ -29,6 +29,15 @@ def register(app: typer.Typer) -> None:
             result = storage_status(url, study)
         except (StudyFileError, KeyError) as exc:
             fail(str(exc).strip("'\""))
+        except Exception as exc:  # the database refused or is unreachable: say so, without a traceback
+            import sqlalchemy.exc
+
+            if not isinstance(exc, (sqlalchemy.exc.SQLAlchemyError, optuna_errors())):
+                raise
+            from sra_search.search.storage import redact
+
+            cause = getattr(exc, "orig", None) or exc.__cause__ or exc
+            fail(f"cannot read storage {redact(url)}: {type(cause).__name__}: {' '.join(str(cause).split())[:300]}")
         if json_out:
             print_json(result)
             return
@@ -48,6 +57,12 @@ def register(app: typer.Typer) -> None:
                 f"#{h['trial']} {h['value']:.4g}" if h else "-",
             )
         console.print(table)
+
+
+def optuna_errors() -> type[Exception]:
+    import optuna
+
+    return optuna.exceptions.StorageInternalError
 
 
 def _sqlite_exists(url: str) -> bool:

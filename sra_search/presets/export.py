@@ -2,10 +2,12 @@
 
 Each study is one length bucket of one (model, task). For every bucket the best feasible
 trial(s) are re-scored on the held-out split next to the baseline, with the study's
-perplexity constraint and accumulated-attention band checked again on held-out data. A
-preset is written only if every bucket gains at least ``min_gain`` and keeps every
-constraint; otherwise the reasons are returned and nothing is written (unless ``force``,
-which records the preset as not beating its baseline).
+perplexity constraint and accumulated-attention band checked again on held-out data.
+
+A bucket that gains at least ``min_gain`` and keeps every constraint goes into the preset;
+one that does not is left out, with its reasons in the result and the preset's notes, so
+prompts of that length run without SRA. If no bucket pays off nothing is written (unless
+``force``, which records every bucket and marks the preset as not beating its baseline).
 """
 
 from __future__ import annotations
@@ -68,6 +70,11 @@ class ExportResult:
 
     @property
     def ok(self) -> bool:
+        """At least one bucket pays off on held-out cases."""
+        return any(b.ok for b in self.buckets)
+
+    @property
+    def all_ok(self) -> bool:
         return all(b.ok for b in self.buckets)
 
 
@@ -182,6 +189,15 @@ def _evaluate_bucket(model, tok, spec, trial, lo: int, hi: int, min_gain: float,
     return out
 
 
+def _notes(ok: bool, dropped: list[BucketOutcome], forced: list[BucketOutcome]) -> str:
+    parts = []
+    for o in dropped:
+        parts.append(f"no SRA for {o.min_tokens}-{o.max_tokens} tokens (study {o.study}): " + "; ".join(o.reasons))
+    if not ok:
+        parts.append("exported with --force: " + "; ".join(r for o in forced for r in o.reasons))
+    return " | ".join(parts)
+
+
 def export(
     study_files: list[str | Path],
     to: Path,
@@ -223,7 +239,7 @@ def export(
     progress(f"loading {model_name}")
     model, tok = (load or load_model)(model_name)
     outcomes: list[BucketOutcome] = []
-    trial_numbers, samplers = [], set()
+    samplers = set()
     lo = 0
     urls = []
     for i in order:
@@ -246,15 +262,16 @@ def export(
         if best is None:
             best = BucketOutcome(spec.name, None, lo, hi, False, ["no COMPLETE feasible trial in the study"])
         outcomes.append(best)
-        trial_numbers.append(best.trial if best.trial is not None else -1)
         samplers.add(spec.sampler.kind)
         lo = hi + 1
 
     result = ExportResult(outcomes)
     if not result.ok and not force:
         return result
-    if any(o.bucket is None for o in outcomes):
-        return result  # nothing measured for some bucket: not even --force can write it
+    keep = [o for o in outcomes if o.ok] if result.ok else [o for o in outcomes if o.bucket is not None]
+    if not keep:
+        return result  # nothing was measured: not even --force can write it
+    dropped = [o for o in outcomes if o not in keep]
     task = specs[0].tasks[0]
     shared = {k: v for k, v in task.params.items() if all(s.tasks[0].params.get(k) == v for s in specs) and k != "length"}
     preset = Preset(
@@ -267,13 +284,13 @@ def export(
         ),  # fmt: skip
         task=TaskSpec(name=task.name, params=shared),
         beats_baseline=result.ok,
-        buckets=[o.bucket for o in outcomes],
+        buckets=[o.bucket for o in keep],
         provenance=Provenance(
             study=",".join(specs[i].name for i in order), storage=",".join(dict.fromkeys(urls)),
-            trials=trial_numbers, sampler=",".join(sorted(samplers)), seed=specs[0].seed, packages=_packages(),
+            trials=[o.trial for o in keep], sampler=",".join(sorted(samplers)), seed=specs[0].seed, packages=_packages(),
             git_revision=_git_revision(), created=datetime.now(timezone.utc).replace(microsecond=0),
         ),  # fmt: skip
-        notes="" if result.ok else "exported with --force: " + "; ".join(r for o in outcomes for r in o.reasons),
+        notes=_notes(result.ok, dropped, [o for o in keep if not o.ok]),
     )
     result.preset, result.path = publish(preset, Path(to))
     return result

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "benchmarks"))
 
 _spec = importlib.util.spec_from_file_location("_search_conftest", REPO / "tests" / "search" / "conftest.py")
 _search = importlib.util.module_from_spec(_spec)
@@ -22,9 +21,13 @@ ray_local = _search.ray_local
 
 @pytest.fixture(scope="session")
 def reliability():
-    """benchmarks/reliability.py as a module: the fault scenarios the tests run with small counts."""
-    import reliability as mod
+    """benchmarks/reliability.py as a module: the fault scenarios the tests run with small counts.
 
+    Loaded by path: putting benchmarks/ on sys.path would shadow the ``objectives`` package."""
+    spec = importlib.util.spec_from_file_location("sra_reliability", REPO / "benchmarks" / "reliability.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["sra_reliability"] = mod
+    spec.loader.exec_module(mod)
     return mod
 
 

@@ -101,3 +101,26 @@ def test_eval_accepts_a_published_preset(tmp_path, tiny_model_dir):
     out = json.loads(res.stdout)
     assert out["config"]["name"] == result.preset.name
     assert out["sra"]["sra_stats"]["examined_rows"] > 0  # the 0-120 bucket applied to 110-token prompts
+
+
+def test_only_buckets_that_pay_off_are_published(tmp_path, tiny_model_dir, monkeypatch):
+    """A bucket whose held-out gain is missing is left out (no SRA at that length); the rest ship."""
+    import objectives
+
+    real = objectives.evaluate
+
+    def evaluate(model, tok, task, sra=None, **kw):
+        res = real(model, tok, task, sra, **kw)
+        # Make SRA win on the long bucket only, as a study at that length might find.
+        if sra is not None and task == "passkey" and kw["task_params"]["length"] == 200:
+            res = res.model_copy(update={"score": res.score + 0.5})
+        return res
+
+    monkeypatch.setattr(objectives, "evaluate", evaluate)
+    files = [_study(tmp_path, tiny_model_dir, "p-short", 120), _study(tmp_path, tiny_model_dir, "p-long", 200)]
+    result = export(files, tmp_path / "presets")
+    assert result.ok and not result.all_ok and result.path is not None
+    p = result.preset
+    assert p.beats_baseline and [(b.min_tokens, b.max_tokens) for b in p.buckets] == [(121, 200)]
+    assert "no SRA for 0-120 tokens" in p.notes and p.provenance.trials == [0]
+    assert p.config_for(100) is None and p.config_for(150) == CFG
