@@ -243,6 +243,11 @@ class Driver:
         except optuna.exceptions.DuplicatedStudyError:
             study = optuna.create_study(**kwargs, load_if_exists=True)
             self._created = False
+            n = len(study.get_trials(deepcopy=False))
+            if n:
+                # A resumed study: a sampler seeded as in the first run replays its random draws and
+                # can propose parameters already evaluated; offset the seed by the trials so far.
+                study.sampler = samplers_mod.make_sampler(spec.model_copy(update={"seed": (spec.seed + n) % 2**32}))
         attrs = study.user_attrs
         digest = spec.definition_hash()
         if attrs.get("definition_hash") not in (None, digest):

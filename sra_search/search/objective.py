@@ -102,11 +102,8 @@ def constraint_values(
         out["attention_low"] = constraints.attention.low - att
         out["attention_high"] = att - constraints.attention.high
     if constraints.min_edited_share is not None:
-        share = stats.edited_share
-        if share is None:
-            raise ValueError(
-                "constraints.min_edited_share needs the runtime to report examined rows (examined_rows)"
-            )
+        # No row examined (both loops off, or every prompt too short for SRA) edits nothing.
+        share = stats.edited_share if stats.edited_share is not None else 0.0
         out["edited_share"] = constraints.min_edited_share - share
     return out
 

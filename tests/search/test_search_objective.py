@@ -80,3 +80,14 @@ def test_retry_once_keeps_params_not_results():
     n_waiting = len(study.get_trials(states=[TrialState.WAITING]))
     RETRY(study, again)
     assert len(study.get_trials(states=[TrialState.WAITING])) == n_waiting
+
+
+def test_min_edited_share_with_nothing_examined_is_infeasible_not_an_error():
+    # Both loops off (or every prompt too short): no row examined, so nothing edited.
+    from sra_search.search.objective import SraStatsTotal, constraint_values
+    from sra_search.search.schema import Constraints
+
+    stats = SraStatsTotal()
+    stats.add({"edited_rows": 0, "examined_rows": 0, "accumulated_attention_mean": None})
+    out = constraint_values(Constraints(min_edited_share=0.01, attention=None), perplexity_ratio=None, stats=stats)
+    assert out == {"edited_share": 0.01}
