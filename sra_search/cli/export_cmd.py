@@ -28,6 +28,7 @@ def export(
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
+    from objectives import ObjectiveError
     from sra_search.presets.export import ExportError
     from sra_search.presets.export import export as run
     from sra_search.presets.store import PresetWriteError
@@ -38,7 +39,7 @@ def export(
             t = bar.add_task("export", total=None)
             result = run(studies, to, storage=storage, force=force, min_gain=min_gain, candidates=candidates,
                          progress=lambda d: bar.update(t, description=d))  # fmt: skip
-    except (ExportError, StudyFileError, PresetWriteError) as e:
+    except (ExportError, StudyFileError, PresetWriteError, ObjectiveError) as e:
         fail(str(e))
     if json_out:
         print_json({

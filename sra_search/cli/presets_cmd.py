@@ -65,7 +65,7 @@ def show(
     from sra_search.presets import PresetFormatError, PresetNotFoundError
 
     try:
-        p = _registry(registry).get(model, task, version)
+        p = _registry(registry).get(model, task, version, include_unproven=True)
     except (PresetNotFoundError, PresetFormatError, ValueError) as e:
         fail(str(e))
     if json_out:

@@ -120,6 +120,18 @@ def _candidates(study, k: int) -> list:
     return sorted(trials, key=lambda t: -sign * t.value)[:k]
 
 
+def _perplexity_split(tok, pc, params) -> str:
+    """The held-out windows of the constraint's text, or the search ones when the text is too
+    short to have held-out windows (the check then repeats the study's own measurement)."""
+    import objectives
+
+    try:
+        objectives.get(pc.task, **params).cases(tok, split="holdout", n_cases=pc.cases or 1)
+        return "holdout"
+    except objectives.ObjectiveError:
+        return "search"
+
+
 def _evaluate_bucket(model, tok, spec, trial, lo: int, hi: int, min_gain: float, progress) -> BucketOutcome:
     import objectives
 
@@ -158,13 +170,14 @@ def _evaluate_bucket(model, tok, spec, trial, lo: int, hi: int, min_gain: float,
     pc = spec.constraints.perplexity
     if pc is not None:
         progress(f"{spec.name}: perplexity constraint on holdout text")
-        kw = dict(task_params=resolve_file_params(pc.params, base_dir), split="holdout", n_cases=pc.cases)
+        ppl_split = _perplexity_split(tok, pc, resolve_file_params(pc.params, base_dir))
+        kw = dict(task_params=resolve_file_params(pc.params, base_dir), split=ppl_split, n_cases=pc.cases)
         p_base = objectives.evaluate(model, tok, pc.task, None, **kw)
         p_sra = objectives.evaluate(model, tok, pc.task, config, **kw)
         ratio = p_sra.score / p_base.score
         if not ratio <= pc.max_ratio:
             out.reasons.append(f"holdout perplexity ratio {ratio:.4f} above {pc.max_ratio}")
-        ppl_check = PerplexityCheck(task_params=pc.params, n_cases=pc.cases, split="holdout", max_ratio=pc.max_ratio)
+        ppl_check = PerplexityCheck(task_params=pc.params, n_cases=pc.cases, split=ppl_split, max_ratio=pc.max_ratio)
 
     def finite(x):
         return x if isinstance(x, (int, float)) and math.isfinite(x) else None

@@ -34,7 +34,9 @@ def model_fingerprint(model) -> str:
         n = flat.numel()
         if n == 0:
             continue
-        idx = torch.linspace(0, n - 1, steps=min(SAMPLES_PER_TENSOR, n), device=flat.device).long()
+        k = min(SAMPLES_PER_TENSOR, n)
+        # Integer arithmetic: a float linspace rounds past the last index on large tensors.
+        idx = torch.arange(k, device=flat.device, dtype=torch.int64) * (n - 1) // max(k - 1, 1)
         sample = flat[idx].float().cpu().contiguous().numpy().tobytes()
         h.update(f"{name}:{tuple(tensor.shape)}:".encode())
         h.update(sample)

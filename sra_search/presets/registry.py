@@ -125,26 +125,50 @@ class Registry:
         return out
 
     # -- lookup ------------------------------------------------------------------------------
-    def get(self, model: str, task: str, version: int | str = "latest") -> Preset:
-        """The preset of ``model`` and ``task``: ``version`` an int or ``"latest"``."""
+    def get(self, model: str, task: str, version: int | str = "latest", include_unproven: bool = False) -> Preset:
+        """The preset of ``model`` and ``task``: ``version`` an int or ``"latest"``.
+
+        Presets exported with ``--force`` record configs that did *not* beat the baseline on
+        held-out cases (``beats_baseline: false``); they serve as findings and regression
+        anchors, and lookups skip them unless ``include_unproven`` is set.
+        """
         check_name("model name", model)
         check_name("task name", task)
         if version != "latest" and not (isinstance(version, int) or str(version).isdigit()):
             raise ValueError(f"version must be an integer or 'latest', got {version!r}")
         if self.url:
-            return Preset.model_validate(self._http(f"/presets/{model}/{task}", {"version": str(version)}))
+            params = {"version": str(version), "include_unproven": str(include_unproven).lower()}
+            return Preset.model_validate(self._http(f"/presets/{model}/{task}", params))
         d = self._pairs().get((model, task))
         if d is None:
             raise PresetNotFoundError(f"no preset for model {model!r} and task {task!r} in {self._where()}")
         available = versions(d)
-        v = available[-1] if version == "latest" else int(version)
-        if v not in available:
-            raise PresetNotFoundError(f"{model}/{task} has no version {v} (published: {available})")
-        return read_preset(preset_dir(d.parents[1], model, task) / f"v{v}.json")
+        directory = preset_dir(d.parents[1], model, task)
+        if version != "latest":
+            v = int(version)
+            if v not in available:
+                raise PresetNotFoundError(f"{model}/{task} has no version {v} (published: {available})")
+            preset = read_preset(directory / f"v{v}.json")
+            if not preset.beats_baseline and not include_unproven:
+                raise PresetNotFoundError(
+                    f"{model}/{task} v{v} does not beat its baseline (exported with --force); "
+                    "pass include_unproven=True to use it anyway"
+                )
+            return preset
+        for v in reversed(available):
+            preset = read_preset(directory / f"v{v}.json")
+            if preset.beats_baseline or include_unproven:
+                return preset
+        raise PresetNotFoundError(
+            f"{model}/{task} has only presets that do not beat their baseline (versions {available}); "
+            "they are findings, not recommendations: pass include_unproven=True to use one anyway"
+        )
 
-    def resolve(self, model: str, task: str, prompt_len: int, version: int | str = "latest") -> SRAConfig:
+    def resolve(
+        self, model: str, task: str, prompt_len: int, version: int | str = "latest", include_unproven: bool = False
+    ) -> SRAConfig:
         """The ``SRAConfig`` of the bucket that holds ``prompt_len`` tokens."""
-        preset = self.get(model, task, version)
+        preset = self.get(model, task, version, include_unproven)
         cfg = preset.config_for(prompt_len)
         if cfg is None:
             ranges = ", ".join(f"[{b.min_tokens}, {b.max_tokens}]" for b in preset.buckets)

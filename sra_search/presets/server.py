@@ -24,9 +24,14 @@ def create_app(registry: Registry) -> FastAPI:
         return [asdict(r) | {"location": f"/presets/{r.model}/{r.task}?version={r.version}"} for r in registry.list()]
 
     @app.get("/presets/{model}/{task}")
-    def get_preset(model: str, task: str, version: str = Query("latest", pattern=r"^(latest|[1-9][0-9]{0,8})$")):
+    def get_preset(
+        model: str,
+        task: str,
+        version: str = Query("latest", pattern=r"^(latest|[1-9][0-9]{0,8})$"),
+        include_unproven: bool = False,
+    ):
         try:
-            preset = registry.get(model, task, version if version == "latest" else int(version))
+            preset = registry.get(model, task, version if version == "latest" else int(version), include_unproven)
         except ValueError as e:  # invalid name (PresetFormatError is a ValueError too)
             if isinstance(e, PresetFormatError):
                 raise HTTPException(500, f"stored preset is invalid: {e}") from e

@@ -161,6 +161,12 @@ def enable_sra(
     check_supported(model)
     if isinstance(config, Preset):
         _check_fingerprint(model, config, allow_fingerprint_mismatch)
+        if not config.beats_baseline:
+            warnings.warn(
+                f"preset {config.name} v{config.version} did not beat its baseline on held-out cases "
+                "(exported with --force)",
+                stacklevel=3,
+            )
     modules = _attention_modules(model)
     if not modules:
         raise ValueError(f"{type(model).__name__}: no attention layer with a layer_idx found")

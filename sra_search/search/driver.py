@@ -12,6 +12,7 @@ import json
 import logging
 import math
 import os
+import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -219,6 +220,8 @@ class Driver:
         self.worker_stats: list[dict[str, Any]] = []
         self.storage: Any = None
         self._created = False
+        self._finished_here = 0
+        self._driver_id = f"{socket.gethostname()}:{os.getpid()}"
 
     # ----- study --------------------------------------------------------------------
 
@@ -570,6 +573,7 @@ class Driver:
             self._errors_in_row += 1
             return
         trial.set_user_attr("sra", config)
+        trial.set_user_attr("driver", self._driver_id)  # which process ran it (several drivers may share a study)
         jobs = [j for i, t in enumerate(self.tasks) for j in self._task_jobs(t, i, "search", t.cases.search, config)]
         if self.ppl is not None:
             jobs.append(self._ppl_job(config))
@@ -663,6 +667,7 @@ class Driver:
         frozen = study.tell(run.trial, values, state=state, skip_if_finished=True)
         hb.discard(run.trial._trial_id)
         if frozen.state in FINISHED_OK:
+            self._finished_here += 1
             self._durations.append(wall)
             self._errors_in_row = 0
         if retry and frozen.state == TrialState.FAIL:
@@ -808,7 +813,6 @@ class Driver:
         recovered = recover_stale(study, self.spec.storage.heartbeat_s, self.spec.storage.grace_s)
         self._enqueue_first(study)
         counts = self._counts(study)
-        started_with = counts[TrialState.COMPLETE] + counts[TrialState.PRUNED]
         holdout = None
         need_trials = self._may_start(study, counts)
         need_holdout = self.opt.holdout and any(t.cases.holdout for t in self.tasks)
@@ -849,7 +853,8 @@ class Driver:
             "model": self.spec.model,
             "objective": obj.objective_label(self.spec),
             "trials": {s.name.lower(): counts[s] for s in TrialState},
-            "new_trials_done": counts[TrialState.COMPLETE] + counts[TrialState.PRUNED] - started_with,
+            # Trials this driver finished (other drivers sharing the study are not counted).
+            "new_trials_done": self._finished_here,
             "recovered_stale": recovered,
             "elapsed_s": round(self.elapsed(), 3),
             "best": trial_summary(best) if best else None,

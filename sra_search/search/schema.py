@@ -320,10 +320,12 @@ def check_storage_url(url: str) -> None:
     """Refuse what SQLAlchemy cannot parse; the message never shows a password."""
     from sqlalchemy.engine import make_url
 
+    from sra_search.urls import redact_url
+
     try:
         make_url(url)
     except Exception:
-        shown = re.sub(r"://([^:/@]*):[^@]*@", r"://\1:***@", url)
+        shown = redact_url(url)
         raise ValueError(
             f"{shown!r} is not an SQLAlchemy URL (e.g. sqlite:///runs/s.db or postgresql+psycopg2://user@host/db)"
         ) from None

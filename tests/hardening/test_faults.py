@@ -42,5 +42,7 @@ def test_two_drivers_share_one_study_on_postgres(tmp_path, tiny_model_dir, ray_a
     out = reliability.shared_study(tmp_path, tiny_model_dir, postgres, ray_address, budget=6)
     assert out["study"]["failed"] == 0
     assert 6 <= out["study"]["finished"] <= 7
-    # Both drivers ran trials (the second did not just find the study done).
-    assert all(n >= 1 for n in out["new_trials_per_driver"]), out
+    # Both drivers ran trials (the second did not just find the study done), and each reports
+    # the trials it finished itself: together exactly the study's finished trials.
+    assert len(out["trials_per_driver_in_storage"]) == 2 and min(out["trials_per_driver_in_storage"]) >= 1, out
+    assert sum(out["new_trials_per_driver"]) == out["study"]["finished"], out

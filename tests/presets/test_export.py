@@ -68,7 +68,7 @@ def test_force_records_a_preset_marked_not_beating_baseline(tmp_path, tiny_model
     assert "sqlite:///" in p.provenance.storage and p.provenance.packages["torch"]
     again = export(files, tmp_path / "presets", force=True)
     assert again.preset.version == 2  # never rewritten, only added to
-    assert Registry(tmp_path / "presets").get(p.model.name, "passkey").version == 2
+    assert Registry(tmp_path / "presets").get(p.model.name, "passkey", include_unproven=True).version == 2
 
 
 def test_infeasible_only_and_mixed_inputs_are_refused(tmp_path, tiny_model_dir):

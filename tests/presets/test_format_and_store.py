@@ -156,3 +156,17 @@ def test_malformed_file_reported_not_fatal(tmp_path):
     assert "model.num_layers" in problem
     with pytest.raises(PresetFormatError, match="model.num_layers"):
         reg.get("tiny-llama", "passkey")
+
+
+def test_presets_that_do_not_beat_baseline_are_skipped_by_lookups(tmp_path):
+    publish(make_preset(notes="proven"), tmp_path)
+    publish(make_preset(beats_baseline=False, notes="forced"), tmp_path)
+    reg = Registry(tmp_path)
+    assert reg.get("tiny-llama", "passkey").notes == "proven"  # latest *proven* version
+    assert reg.get("tiny-llama", "passkey", include_unproven=True).version == 2
+    with pytest.raises(PresetNotFoundError, match="does not beat its baseline"):
+        reg.get("tiny-llama", "passkey", 2)
+    only_forced = tmp_path / "forced"
+    publish(make_preset(beats_baseline=False), only_forced)
+    with pytest.raises(PresetNotFoundError, match="findings, not recommendations"):
+        Registry(only_forced).resolve("tiny-llama", "passkey", 50)

@@ -74,3 +74,13 @@ def test_http_api(tmp_path, preset_for_llama):
     assert client.get("/presets/tiny-llama/passkey", params={"version": "../1"}).status_code == 422
     for bad in ["/presets/..%2F..%2Fetc/passkey", "/presets/UPPER/passkey", "/presets/a..b/x"]:
         assert client.get(bad).status_code in (400, 404), bad
+
+
+def test_fingerprint_samples_large_tensors_within_bounds():
+    # 28,311,552 entries is SmolLM2's embedding: a float32 linspace overshoots its last index.
+    big = torch.nn.Linear(576, 49152, bias=False)
+    model = torch.nn.Module()
+    model.lm = big
+    model.config = type("C", (), {"to_dict": lambda self: {"vocab_size": 49152}})()
+    fp = model_fingerprint(model)
+    assert fp.startswith("sha256:") and fp == model_fingerprint(model)
