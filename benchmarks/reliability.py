@@ -357,19 +357,20 @@ def worker_kills(work: Path, model_dir: str, *, kills: int, budget: int) -> dict
     url = f"sqlite:///{work / 'worker-kills.db'}"
     name = "worker-kills"
     path = work / "worker-kills.toml"
-    path.write_text(study_text(model_dir, name=name, storage=url, trials=budget, search=6, chunk=2))
+    # 6 chunks of 2 cases at 512 tokens, then the perplexity text: trials long enough to be hit mid-way.
+    text = study_text(model_dir, name=name, storage=url, trials=budget, search=12, chunk=2)
+    path.write_text(text.replace("params = { length = 128 }", "params = { length = 512 }"))
     killed: list[dict[str, Any]] = []
     driver: Driver
 
     def on_progress(p: Any) -> None:
         if len(killed) >= kills or p.phase != "trials":
             return
-        if killed and time.monotonic() - killed[-1]["t"] < 1.0:
-            return
         hit = {k["trial"] for k in killed}
         for number, run in list(driver._runs.items()):
             slot = driver._slots[run.slot]
-            if (number in hit or run.step < 1 or not slot.ready or slot.pid is None
+            # After the first chunk and before the last job: the worker dies with work of the trial left.
+            if (number in hit or not 1 <= run.step < len(run.jobs) - 1 or not slot.ready or slot.pid is None
                     or "failed_trial" in driver.storage.get_trial_system_attrs(run.trial._trial_id)):  # fmt: skip
                 continue  # only mid-trial, in an original trial (a retry is not retried again)
             try:
@@ -422,7 +423,7 @@ class _Capture(logging.Handler):
 
 
 def storage_outage(work: Path, model_dir: str, pg: Postgres, *, outages: int, outage_s: float, budget: int,
-                   db: str = "outage") -> dict[str, Any]:
+                   db: str = "outage", retry_s: int = 300) -> dict[str, Any]:
     """Stop PostgreSQL for ``outage_s`` seconds, ``outages`` times, while a study runs (in-process driver)."""
     from sra_search.search.driver import Driver, RunOptions
     from sra_search.search.schema import load_study_file
@@ -430,7 +431,7 @@ def storage_outage(work: Path, model_dir: str, pg: Postgres, *, outages: int, ou
     url = pg.new_database(db)
     name = "outage"
     path = work / "outage.toml"
-    path.write_text(study_text(model_dir, name=name, storage=url, trials=budget, search=4, chunk=2, retry_s=300))
+    path.write_text(study_text(model_dir, name=name, storage=url, trials=budget, search=4, chunk=2, retry_s=retry_s))
     done: list[dict[str, Any]] = []
     busy = threading.Event()
     errors: list[BaseException] = []
@@ -438,9 +439,20 @@ def storage_outage(work: Path, model_dir: str, pg: Postgres, *, outages: int, ou
     def cycle() -> None:
         try:
             t = time.monotonic()
-            pg.stop()
+            try:
+                pg.stop()
+            except RuntimeError as exc:  # reported, but the server may be down anyway: still restart it
+                print(f"stopping PostgreSQL reported: {exc}", file=sys.stderr)
             time.sleep(outage_s)
-            pg.start()
+            for attempt in range(3):  # the outage under test is the planned one, not a failed restart
+                try:
+                    pg.start()
+                    break
+                except RuntimeError as exc:
+                    if attempt == 2:
+                        raise
+                    print(f"restart of PostgreSQL failed ({exc}); trying again", file=sys.stderr)
+                    time.sleep(2)
             done.append({"down_s": round(time.monotonic() - t, 2)})
         except BaseException as exc:  # reported by the caller
             errors.append(exc)
@@ -460,7 +472,12 @@ def storage_outage(work: Path, model_dir: str, pg: Postgres, *, outages: int, ou
     t0 = time.monotonic()
     try:
         driver = Driver(load_study_file(path), RunOptions(on_progress=on_progress, holdout=False))
-        summary = driver.run()
+        try:
+            summary = driver.run()
+        except Exception as exc:
+            if errors:  # the server could not be restarted: that, not the driver's wait, is the news
+                raise AssertionError(f"PostgreSQL restart failed: {errors[0]!r}; driver: {exc}") from None
+            raise
     finally:
         logger.removeHandler(cap)
         while busy.is_set():
@@ -503,6 +520,12 @@ def shared_study(work: Path, model_dir: str, pg: Postgres, ray_address: str, *, 
         if p.returncode != 0:
             raise AssertionError(f"driver {i} exited with {p.returncode}: {(work / f'shared-{i}.log').read_text()[-2000:]}")
     summaries = [json.loads(o) for o in outs]
+    import optuna
+
+    by_driver: dict[str, int] = {}
+    for t in optuna.load_study(study_name=name, storage=url).trials:
+        d = t.user_attrs.get("driver", "?")
+        by_driver[d] = by_driver.get(d, 0) + 1
     # Two drivers each check the budget before asking; both may ask at the same instant: at most one extra.
     result = check_study(url, name, budget, allow_over_budget=1)
     if result["failed"]:
@@ -516,10 +539,13 @@ def shared_study(work: Path, model_dir: str, pg: Postgres, ray_address: str, *, 
     engine.dispose()
     if "trials" not in tables or dup:
         raise AssertionError(f"schema {tables}, duplicated values {dup}")
+    if len(by_driver) != 2 or sum(s["new_trials_done"] for s in summaries) != result["finished"]:
+        raise AssertionError(f"trials per driver {by_driver}, reported {[s['new_trials_done'] for s in summaries]}")
     return {
         "scenario": "shared",
         "drivers": 2,
         "new_trials_per_driver": [s["new_trials_done"] for s in summaries],
+        "trials_per_driver_in_storage": sorted(by_driver.values()),
         "budget": budget,
         "wall_s": round(time.monotonic() - t0, 1),
         "tables_created": len(tables),
@@ -534,9 +560,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--only", choices=["driver", "worker", "outage", "shared"], action="append")
     ap.add_argument("--driver-kills", type=int, default=20)
-    ap.add_argument("--driver-budget", type=int, default=40)
+    ap.add_argument("--driver-budget", type=int, default=120)
     ap.add_argument("--worker-kills", type=int, default=10)
-    ap.add_argument("--worker-budget", type=int, default=16)
+    ap.add_argument("--worker-budget", type=int, default=40)
     ap.add_argument("--outages", type=int, default=3)
     ap.add_argument("--outage-s", type=float, default=20.0)
     ap.add_argument("--outage-budget", type=int, default=8)
@@ -557,21 +583,31 @@ def main() -> None:
     model_dir = make_tiny_model(work / "tiny-llama")
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
     gcs = ray.get_runtime_context().gcs_address
-    results = []
+    results: list[dict[str, Any]] = []
+
+    def scenario(label: str, fn: Any, *a: Any, **k: Any) -> None:
+        # A failed scenario is reported (and makes the exit code 1); the others still run.
+        try:
+            results.append(fn(*a, **k))
+        except AssertionError as exc:
+            results.append({"scenario": label, "failed": str(exc)})
+        (work / "results.json").write_text(json.dumps(results, indent=2, default=str))
+        print(f"{label}: {'FAILED' if 'failed' in results[-1] else 'ok'}", file=sys.stderr, flush=True)
+
     try:
         if "driver" in only:
-            results.append(driver_kills(work, model_dir, gcs, kills=args.driver_kills, budget=args.driver_budget, seed=args.seed))
+            scenario("driver", driver_kills, work, model_dir, gcs, kills=args.driver_kills, budget=args.driver_budget, seed=args.seed)
         if "worker" in only:
-            results.append(worker_kills(work, model_dir, kills=args.worker_kills, budget=args.worker_budget))
+            scenario("worker", worker_kills, work, model_dir, kills=args.worker_kills, budget=args.worker_budget)
         if only & {"outage", "shared"}:
             if not Postgres.available():
                 raise SystemExit("PostgreSQL server binaries missing: bash scripts/postgres.sh install")
             with Postgres(work / "pg") as pg:
                 if "outage" in only:
-                    results.append(storage_outage(work, model_dir, pg, outages=args.outages, outage_s=args.outage_s,
-                                                  budget=args.outage_budget))
+                    scenario("outage", storage_outage, work, model_dir, pg, outages=args.outages, outage_s=args.outage_s,
+                             budget=args.outage_budget)
                 if "shared" in only:
-                    results.append(shared_study(work, model_dir, pg, gcs, budget=args.shared_budget))
+                    scenario("shared", shared_study, work, model_dir, pg, gcs, budget=args.shared_budget)
     finally:
         ray.shutdown()
     report = {
@@ -580,9 +616,10 @@ def main() -> None:
         "repeats": 1,
         "results": results,
     }
+    failed = [r["scenario"] for r in results if "failed" in r]
     if args.json:
         print(json.dumps(report, indent=2, default=str))
-        return
+        sys.exit(1 if failed else 0)
     print(f"command: {report['command']}")
     print(f"machine: {report['machine']}")
     for r in results:
@@ -590,6 +627,9 @@ def main() -> None:
         for k in ("events", "kills_detail", "worker_stats"):
             r.pop(k, None)
         print(json.dumps(r, default=str))
+    if failed:
+        print(f"FAILED: {', '.join(failed)}")
+        sys.exit(1)
 
 
 if __name__ == "__main__":

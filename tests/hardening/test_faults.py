@@ -31,7 +31,7 @@ def test_worker_killed_mid_trial_twice(tmp_path, tiny_model_dir, ray_local, reli
 
 
 def test_postgres_stopped_and_restarted_mid_study(tmp_path, tiny_model_dir, ray_local, postgres, reliability):
-    out = reliability.storage_outage(tmp_path, tiny_model_dir, postgres, outages=1, outage_s=6.0, budget=4)
+    out = reliability.storage_outage(tmp_path, tiny_model_dir, postgres, outages=1, outage_s=6.0, budget=4, retry_s=90)
     assert out["outages"] == 1 and out["study"]["finished"] == 4
     assert out["driver_saw"]["outages"] >= 1 and out["driver_saw"]["waited_s"] > 0
     assert "unreachable" in out["messages"][0] and "storage.retry_s" in out["messages"][0]
