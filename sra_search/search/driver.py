@@ -372,7 +372,7 @@ class Driver:
         cls = make_actor_class(w.cpus, w.gpus, w.max_restarts)
         threads = max(1, int(w.cpus)) if w.cpus else None
         self._actor_cls, self._threads = cls, threads
-        self._slots = [_Slot(i, cls.remote(self.spec.model, threads)) for i in range(self.n_workers)]
+        self._slots = [_Slot(i, cls.remote(self.spec.model, threads, trust_remote_code=self.spec.trust_remote_code)) for i in range(self.n_workers)]
         try:
             infos = ray.get([s.actor.info.remote() for s in self._slots])
         except (ray.exceptions.RayActorError, ray.exceptions.RayTaskError) as exc:
@@ -397,7 +397,7 @@ class Driver:
             ray.kill(slot.actor, no_restart=True)
         except Exception:
             pass
-        slot.actor = self._actor_cls.remote(self.spec.model, self._threads)
+        slot.actor = self._actor_cls.remote(self.spec.model, self._threads, trust_remote_code=self.spec.trust_remote_code)
         slot.deaths = 0
 
     def _probe(self, slot: _Slot) -> None:

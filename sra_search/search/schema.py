@@ -250,6 +250,9 @@ class StudyFile(_Strict):
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
     model: str
+    trust_remote_code: bool = Field(
+        default=False, description="Run the model repository's own Python code; off unless set here explicitly."
+    )
     description: str = ""
     seed: int = Field(default=0, ge=0, le=2**32 - 1, description="Sampler seed (numpy's range).")
     tasks: list[TaskSpec] = Field(min_length=1)

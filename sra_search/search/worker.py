@@ -17,7 +17,9 @@ _LOADS_IN_PROCESS = 0
 class TrialWorker:
     """Holds one model and tokenizer; evaluates chunks of a task with or without SRA."""
 
-    def __init__(self, model: str, threads: int | None = None, device: str | None = None) -> None:
+    def __init__(
+        self, model: str, threads: int | None = None, device: str | None = None, trust_remote_code: bool = False
+    ) -> None:
         global _LOADS_IN_PROCESS
         if threads:
             # Ray sets OMP_NUM_THREADS from num_cpus, but torch may already have its pool sized.
@@ -27,7 +29,7 @@ class TrialWorker:
         import sra_search
 
         t0 = time.perf_counter()
-        self.model, self.tokenizer = sra_search.load_model(model, device=device)
+        self.model, self.tokenizer = sra_search.load_model(model, device=device, trust_remote_code=trust_remote_code)
         self.load_s = time.perf_counter() - t0
         _LOADS_IN_PROCESS += 1
         self.model_name = model
