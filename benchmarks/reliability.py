@@ -39,7 +39,6 @@ import shlex
 import signal
 import subprocess
 import sys
-import textwrap
 import threading
 import time
 from pathlib import Path
@@ -47,7 +46,6 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-HARBOR = REPO / "studies" / "data" / "harbor-town.txt"
 PG_SCRIPT = REPO / "scripts" / "postgres.sh"
 
 
@@ -90,50 +88,13 @@ def make_tiny_model(out: Path) -> str:
 
 def study_text(model_dir: str, *, name: str, storage: str, trials: int, search: int = 4, chunk: int = 2,
                workers: int = 2, retry_s: int = 120, heartbeat_s: int = 1, grace_s: int = 3) -> str:
-    """A small study on the tiny model: passkey at 128 tokens, perplexity constraint on the harbor text."""
-    return textwrap.dedent(f"""
-        name = "{name}"
-        model = "{model_dir}"
-        seed = 3
+    """The tests' tiny study (:func:`sra_search.search.examples.tiny_study_toml`), with a storage retry window."""
+    from sra_search.search.examples import tiny_study_toml
 
-        [[tasks]]
-        name = "passkey"
-        params = {{ length = 128 }}
-        cases = {{ search = {search}, holdout = 0 }}
-        chunk = {chunk}
-
-        [search_space]
-        tau_in = {{ low = 0.05, high = 2.0, log = true }}
-        tau_ou = {{ low = 0.05, high = 2.0, log = true }}
-        s_in = {{ low = 1.0, high = 8.0 }}
-        s_ou = {{ fixed = 5.0 }}
-        c_s = {{ low = 0, high = 8 }}
-        c_e = {{ choices = [8, 16, 32] }}
-
-        [constraints]
-        perplexity = {{ max_ratio = 50.0, params = {{ data = "{HARBOR}", length = 128, last_k = 32, holdout_fraction = 0.25 }}, cases = 2 }}
-        attention = {{ low = 1.0, high = 100.0 }}
-
-        [sampler]
-        kind = "tpe"
-        n_startup_trials = 3
-
-        [pruner]
-        kind = "none"
-
-        [budget]
-        trials = {trials}
-
-        [workers]
-        count = {workers}
-        cpus = 1
-
-        [storage]
-        url = "{storage}"
-        heartbeat_s = {heartbeat_s}
-        grace_s = {grace_s}
-        retry_s = {retry_s}
-        """)  # fmt: skip
+    return tiny_study_toml(
+        model_dir, name=name, storage=storage, trials=trials, search=search, chunk=chunk, workers=workers,
+        retry_s=retry_s, heartbeat_s=heartbeat_s, grace_s=grace_s,
+    )  # fmt: skip
 
 
 class Postgres:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, Callable, ClassVar, Literal
 
 from objectives.errors import ObjectiveError
 from objectives.params import SyntheticParams, TaskParams, parse_params
@@ -152,6 +152,20 @@ class SyntheticTask(Task):
         )
         self._cache[key] = case
         return case
+
+
+def distinct_pairs(
+    n: int, key: Callable[[], str], value: Callable[[], str], taken: str, *, n_keys: int | None = None
+) -> list[tuple[str, str]]:
+    """Up to ``n`` distractor pairs ``(key(), value())`` whose keys differ from each other and from
+    ``taken``; ``value()`` is drawn only for a new key. ``n_keys``: how many keys there are at all."""
+    seen, pairs = {taken}, []
+    while len(pairs) < n and (n_keys is None or len(seen) < n_keys):
+        k = key()
+        if k not in seen:
+            seen.add(k)
+            pairs.append((k, value()))
+    return pairs
 
 
 class DatasetTask(Task):

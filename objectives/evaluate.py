@@ -16,8 +16,9 @@ from objectives.sra import SRARun
 
 Progress = Callable[[int, int], None]
 
-# Auto batching on CPU: padded tokens per forward. Larger batches bring little on a few
-# cores and cost padding; see docs/objectives.md.
+# Auto batching on accelerators: padded tokens per forward. On CPU a 1k-token forward already
+# keeps the cores busy and batches of 4 were measured 2-15% slower than one case per forward
+# (benchmarks/objectives.py, docs/objectives.md), so ``batch_size=None`` means 1 there.
 AUTO_BATCH_TOKENS = 4096
 AUTO_MAX_BATCH = 8
 
@@ -45,6 +46,11 @@ def plan_batches(lengths: list[int], batch_size: int | None, max_tokens: int = A
                 continue
         batches.append([i])
     return batches
+
+
+def _device_type(model) -> str:
+    param = next(model.parameters(), None)
+    return param.device.type if param is not None else "cpu"
 
 
 def resolve_task(task: Task | str, params: dict[str, Any] | None = None) -> Task:
@@ -140,14 +146,18 @@ def evaluate(
     """Score ``task`` on cases ``offset .. offset + n_cases`` of ``split``, under ``sra`` (an
     :class:`~sra_search.SRAConfig`) or without SRA (``None``).
 
+    ``batch_size=None`` runs one case per forward on CPU and generation tasks, and batches
+    teacher-forced cases by length (see :func:`plan_batches`) on accelerators.
+
     A case's score does not depend on the batch it ran in, so a caller may evaluate a split in
     chunks and merge them with :func:`aggregate`. ``perplexity_tokens=K`` also reports the
     perplexity of the last K tokens of prompt + gold answer (metric ``perplexity``).
     """
     task = resolve_task(task, task_params)
     cases = task.cases(tokenizer, split=split, n_cases=n_cases, offset=offset)
-    if batch_size is None and task.mode == "generate":
-        batch_size = 1  # batched greedy decoding saves little on CPU and is not bit-stable
+    if batch_size is None and (task.mode == "generate" or _device_type(model) == "cpu"):
+        # Batched greedy decoding is not bit-stable; on CPU batching is slower (see above).
+        batch_size = 1
     was_training = model.training
     model.eval()
     run = SRARun(model, sra)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
 from objectives.errors import ObjectiveError
 
@@ -28,6 +28,54 @@ class SyntheticParams(TaskParams):
     """Parameters of tasks that generate their prompts at a target length."""
 
     length: int = Field(1024, ge=64, le=1_000_000, description="Target prompt length in tokens (an upper bound).")
+
+
+class PlacementParams(SyntheticParams):
+    """Parameters of synthetic tasks that put their target at a relative place of the prompt.
+
+    Made by :func:`placement_params`, which adds three fields named after the place, e.g.
+    ``depth`` (0 = start, 1 = end; None = drawn per case), ``depth_min`` and ``depth_max``.
+    """
+
+    placement: ClassVar[str]  # the name of the three fields
+
+    def _bounds(self) -> tuple[float, float]:
+        return getattr(self, f"{self.placement}_min"), getattr(self, f"{self.placement}_max")
+
+    @model_validator(mode="after")
+    def _range(self) -> "PlacementParams":
+        low, high = self._bounds()
+        if low > high:
+            raise ValueError(f"{self.placement}_min ({low}) must be <= {self.placement}_max ({high})")
+        return self
+
+    def draw_placement(self, rng) -> float:
+        """The fixed place, or one drawn with ``rng`` uniformly in ``[<name>_min, <name>_max]``."""
+        fixed = getattr(self, self.placement)
+        return fixed if fixed is not None else rng.uniform(*self._bounds())
+
+
+def placement_params(name: str, what: str) -> type[PlacementParams]:
+    """A :class:`PlacementParams` base with the fields ``name``, ``name_min``, ``name_max``.
+
+    ``what`` describes the place (``name``'s description is ``"<what>; None = uniform in
+    [<name>_min, <name>_max]."``). A task's params subclass it and add their own fields.
+    """
+    model = create_model(
+        f"{name.capitalize()}Params",
+        __base__=PlacementParams,
+        __module__=__name__,
+        **{
+            name: (
+                float | None,
+                Field(None, ge=0, le=1, description=f"{what}; None = uniform in [{name}_min, {name}_max]."),
+            ),
+            f"{name}_min": (float, Field(0.0, ge=0, le=1)),
+            f"{name}_max": (float, Field(1.0, ge=0, le=1)),
+        },
+    )
+    model.placement = name
+    return model
 
 
 def _describe(err: dict) -> str:

@@ -9,29 +9,20 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
-from objectives.base import SyntheticTask, prompt_with_chat
-from objectives.params import SyntheticParams
+from objectives.base import SyntheticTask, distinct_pairs, prompt_with_chat
+from objectives.params import placement_params
 from objectives.prompting import fit
 from objectives.registry import register
 
 INTRO = "Extract the value corresponding to the specified key in the JSON object below."
 
 
-class KVParams(SyntheticParams):
+class KVParams(placement_params("position", "Relative position of the gold pair")):
     key_chars: int = Field(8, ge=2, le=64, description="Hex characters of each key (32 = UUID, as in the paper's source).")
     value_chars: int = Field(8, ge=1, le=64, description="Hex characters of each value.")
     max_pairs: int | None = Field(None, ge=2, description="Cap on the number of pairs (fewer = easier); None = fill the length.")
-    position: float | None = Field(None, ge=0, le=1, description="Relative position of the gold pair; None = uniform in [position_min, position_max].")
-    position_min: float = Field(0.0, ge=0, le=1)
-    position_max: float = Field(1.0, ge=0, le=1)
-
-    @model_validator(mode="after")
-    def _range(self) -> "KVParams":
-        if self.position_min > self.position_max:
-            raise ValueError(f"position_min ({self.position_min}) must be <= position_max ({self.position_max})")
-        return self
 
 
 def _hex(rng, n: int) -> str:
@@ -53,14 +44,9 @@ class KVRetrieval(SyntheticTask):
     def make_prompt(self, tokenizer, rng, gold: Any, chat: bool) -> tuple[list[int], str, dict[str, Any]]:
         p = self.params
         key, value = gold
-        pos = p.position if p.position is not None else rng.uniform(p.position_min, p.position_max)
+        pos = p.draw_placement(rng)
         upper = max(1, p.length // 8) if p.max_pairs is None else p.max_pairs - 1
-        seen, others = {key}, []
-        while len(others) < upper:
-            k = _hex(rng, p.key_chars)
-            if k not in seen:
-                seen.add(k)
-                others.append((k, _hex(rng, p.value_chars)))
+        others = distinct_pairs(upper, lambda: _hex(rng, p.key_chars), lambda: _hex(rng, p.value_chars), key)
         prime = f'The value associated with key "{key}" is "'
 
         def build(n: int) -> list[int]:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
-from objectives.base import SyntheticTask, prompt_with_chat
-from objectives.params import SyntheticParams
+from objectives.base import SyntheticTask, distinct_pairs, prompt_with_chat
+from objectives.params import placement_params
 from objectives.prompting import fit
 from objectives.registry import register
 from objectives.words import ADJECTIVES, NOUNS
@@ -24,18 +24,9 @@ INTRO = (
 )
 
 
-class LinesParams(SyntheticParams):
+class LinesParams(placement_params("depth", "Relative position of the asked line")):
     value_digits: int = Field(5, ge=1, le=12, description="Digits of each REGISTER_CONTENT value.")
     max_lines: int | None = Field(None, ge=2, description="Cap on the number of lines (fewer = easier); None = fill the length.")
-    depth: float | None = Field(None, ge=0, le=1, description="Relative position of the asked line; None = uniform in [depth_min, depth_max].")
-    depth_min: float = Field(0.0, ge=0, le=1)
-    depth_max: float = Field(1.0, ge=0, le=1)
-
-    @model_validator(mode="after")
-    def _range(self) -> "LinesParams":
-        if self.depth_min > self.depth_max:
-            raise ValueError(f"depth_min ({self.depth_min}) must be <= depth_max ({self.depth_max})")
-        return self
 
 
 def _line(name: str, value: str) -> str:
@@ -62,15 +53,12 @@ class LongchatLines(SyntheticTask):
     def make_prompt(self, tokenizer, rng, gold: Any, chat: bool) -> tuple[list[int], str, dict[str, Any]]:
         p = self.params
         name, value = gold
-        depth = p.depth if p.depth is not None else rng.uniform(p.depth_min, p.depth_max)
+        depth = p.draw_placement(rng)
         # More distractors than can fit (a line is > 12 tokens); names are unique.
         upper = max(1, p.length // 12) if p.max_lines is None else p.max_lines - 1
-        seen, others = {name}, []
-        while len(others) < upper and len(seen) < len(ADJECTIVES) * len(NOUNS):
-            nm = self._name(rng)
-            if nm not in seen:
-                seen.add(nm)
-                others.append((nm, self._value(rng)))
+        others = distinct_pairs(
+            upper, lambda: self._name(rng), lambda: self._value(rng), name, n_keys=len(ADJECTIVES) * len(NOUNS)
+        )
         question = (
             f"Now the record is over. Tell me what is the <REGISTER_CONTENT> in line {name}? I need the number."
         )

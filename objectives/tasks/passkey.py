@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from objectives.base import SyntheticTask, prompt_with_chat
-from objectives.params import SyntheticParams
+from objectives.params import placement_params
 from objectives.prompting import fit
 from objectives.registry import register
 from objectives.words import RARE_WORDS
@@ -27,19 +27,10 @@ QUESTION = "What is the pass key?"
 PRIME = "The pass key is"
 
 
-class PasskeyParams(SyntheticParams):
+class PasskeyParams(placement_params("depth", "Share of the filler before the key")):
     key_kind: Literal["digits", "words"] = Field("digits", description="A number, or words mixing numbers and rare words.")
     key_digits: int = Field(5, ge=1, le=30, description="Digits of a 'digits' key.")
     key_words: int = Field(4, ge=1, le=100, description="Words of a 'words' key (the paper uses 50).")
-    depth: float | None = Field(None, ge=0, le=1, description="Share of the filler before the key; None = uniform in [depth_min, depth_max].")
-    depth_min: float = Field(0.0, ge=0, le=1)
-    depth_max: float = Field(1.0, ge=0, le=1)
-
-    @model_validator(mode="after")
-    def _range(self) -> "PasskeyParams":
-        if self.depth_min > self.depth_max:
-            raise ValueError(f"depth_min ({self.depth_min}) must be <= depth_max ({self.depth_max})")
-        return self
 
 
 def _filler_words(n: int) -> list[str]:
@@ -66,7 +57,7 @@ class Passkey(SyntheticTask):
 
     def make_prompt(self, tokenizer, rng, gold: Any, chat: bool) -> tuple[list[int], str, dict[str, Any]]:
         p = self.params
-        depth = p.depth if p.depth is not None else rng.uniform(p.depth_min, p.depth_max)
+        depth = p.draw_placement(rng)
         needle = f"The pass key is {gold}. Remember it. {gold} is the pass key."
 
         def build(n: int) -> list[int]:

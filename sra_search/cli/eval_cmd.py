@@ -148,7 +148,7 @@ def eval_command(
     baseline: bool = typer.Option(True, help="Also run without SRA."),
     perplexity: bool = typer.Option(False, "--perplexity", help="Also report perplexity of the last tokens of prompt + gold."),
     perplexity_tokens: int = typer.Option(200, min=1, help="Tokens scored by --perplexity."),
-    batch_size: Optional[int] = typer.Option(None, min=1, help="Rows per forward (default: by token budget)."),
+    batch_size: Optional[int] = typer.Option(None, min=1, help="Rows per forward (default: 1 on CPU, by token budget on a GPU)."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
     with_cases: bool = typer.Option(False, "--with-cases", help="Include per-case results in --json."),
 ) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import Any, Callable
 
 import optuna
 from optuna.trial import TrialState
@@ -30,6 +31,49 @@ def _complete(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
     return [t for t in study.get_trials(deepcopy=False, states=[TrialState.COMPLETE]) if t.values]
 
 
+def _scatter_by_feasibility(
+    ax, trials: list[optuna.trial.FrozenTrial], x: Callable[[optuna.trial.FrozenTrial], Any], *,
+    infeasible_label: str = "infeasible", feasible_on_top: bool = False,
+) -> None:  # fmt: skip
+    """The first objective of ``trials`` against ``x(trial)``: feasible ones as blue dots,
+    infeasible ones (a constraint failed) as grey crosses."""
+    feasible = [t for t in trials if _feasible(t)]
+    infeasible = [t for t in trials if not _feasible(t)]
+    for group, colour, marker, label, zorder in (
+        (feasible, "#1f77b4", "o", "feasible", 3),
+        (infeasible, "#bbbbbb", "x", infeasible_label, 2),
+    ):
+        on_top = {"zorder": zorder} if feasible_on_top else {}  # else matplotlib's default, in call order
+        ax.scatter([x(t) for t in group], [t.values[0] for t in group], c=colour, marker=marker, label=label, **on_top)
+
+
+def baseline_objective(study: optuna.Study) -> float | None:
+    """The objective the model scores without SRA on the search cases (from the baselines the
+    driver stored in the study), or ``None`` when the study does not hold them all."""
+    from sra_search.search.objective import combine, task_value
+
+    spec = study.user_attrs.get("spec") or {}
+    target = (spec.get("objective") or {}).get("target", "score")
+    weighted = []
+    for task in spec.get("tasks") or []:
+        found = [
+            v for k, v in study.user_attrs.items()
+            if k.startswith(f"baseline:{task.get('name')}:search:") and isinstance(v, dict)
+        ]  # fmt: skip
+        if len(found) != 1 or not found[0].get("case_scores"):
+            return None  # missing, or ambiguous (another baseline under the same task name)
+        scores = found[0]["case_scores"][: (task.get("cases") or {}).get("search") or None]
+        value = task_value(scores, scores, target, bool(found[0].get("higher_is_better", True)))
+        weighted.append((float(task.get("weight", 1.0)), value))
+    return combine(weighted) if weighted else None
+
+
+def _baseline_line(ax, study: optuna.Study) -> None:
+    base = baseline_objective(study)
+    if base is not None:
+        ax.axhline(base, ls=":", c="#2ca02c", label=f"no SRA ({base:.3g})")
+
+
 def _save(fig, out: Path) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110, bbox_inches="tight")
@@ -37,19 +81,28 @@ def _save(fig, out: Path) -> Path:
     return out
 
 
+def _finish(fig, ax, study: optuna.Study, out: Path, xlabel: str, title: str) -> Path:
+    """Label ``ax`` (the objective on y), title it after the study, grid and legend; write the PNG."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(study.user_attrs.get("objective", "objective"))
+    ax.set_title(f"{study.study_name}: {title}")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return _save(fig, out)
+
+
 def history(study: optuna.Study, out: Path) -> Path | None:
-    """Objective per trial, feasible and infeasible marked, best feasible so far as a line."""
+    """Objective per trial, feasible and infeasible marked, best feasible so far as a line, the
+    no-SRA baseline as a dotted one."""
     trials = _complete(study)
     if not trials:
         return None
     plt = _plt()
     fig, ax = plt.subplots(figsize=(8, 4.5))
     maximize = study.directions[0] == optuna.study.StudyDirection.MAXIMIZE
-    feas = [t for t in trials if _feasible(t)]
-    infeas = [t for t in trials if not _feasible(t)]
-    ax.scatter([t.number for t in feas], [t.values[0] for t in feas], c="#1f77b4", label="feasible", zorder=3)
-    ax.scatter([t.number for t in infeas], [t.values[0] for t in infeas], c="#bbbbbb", marker="x",
-               label="infeasible (a constraint failed)", zorder=2)  # fmt: skip
+    _scatter_by_feasibility(
+        ax, trials, lambda t: t.number, infeasible_label="infeasible (a constraint failed)", feasible_on_top=True
+    )
     best, xs, ys = None, [], []
     for t in sorted(trials, key=lambda t: t.number):
         if _feasible(t) and (best is None or (t.values[0] > best if maximize else t.values[0] < best)):
@@ -59,13 +112,9 @@ def history(study: optuna.Study, out: Path) -> Path | None:
             ys.append(best)
     if xs:
         ax.step(xs, ys, where="post", c="#d62728", label="best feasible so far")
+    _baseline_line(ax, study)
     pruned = study.get_trials(deepcopy=False, states=[TrialState.PRUNED])
-    ax.set_xlabel("trial")
-    ax.set_ylabel(study.user_attrs.get("objective", "objective"))
-    ax.set_title(f"{study.study_name}: optimisation history ({len(trials)} complete, {len(pruned)} pruned)")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    return _save(fig, out)
+    return _finish(fig, ax, study, out, "trial", f"optimisation history ({len(trials)} complete, {len(pruned)} pruned)")
 
 
 def score_vs_perplexity(study: optuna.Study, out: Path) -> Path | None:
@@ -75,12 +124,7 @@ def score_vs_perplexity(study: optuna.Study, out: Path) -> Path | None:
         return None
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for group, colour, marker, label in (
-        ([t for t in trials if _feasible(t)], "#1f77b4", "o", "feasible"),
-        ([t for t in trials if not _feasible(t)], "#bbbbbb", "x", "infeasible"),
-    ):
-        ax.scatter([t.user_attrs["perplexity_ratio"] for t in group], [t.values[0] for t in group],
-                   c=colour, marker=marker, label=label)  # fmt: skip
+    _scatter_by_feasibility(ax, trials, lambda t: t.user_attrs["perplexity_ratio"])
     if len(study.directions) > 1:
         front = sorted(study.best_trials, key=lambda t: t.user_attrs.get("perplexity_ratio", 0))
         ax.plot([t.user_attrs.get("perplexity_ratio") for t in front], [t.values[0] for t in front],
@@ -89,12 +133,7 @@ def score_vs_perplexity(study: optuna.Study, out: Path) -> Path | None:
     limit = ((spec.get("constraints") or {}).get("perplexity") or {}).get("max_ratio")
     if limit:
         ax.axvline(limit, ls="--", c="#d62728", alpha=0.6, label=f"max ratio {limit}")
-    ax.set_xlabel("perplexity ratio (SRA / baseline)")
-    ax.set_ylabel(study.user_attrs.get("objective", "objective"))
-    ax.set_title(f"{study.study_name}: score vs perplexity")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    return _save(fig, out)
+    return _finish(fig, ax, study, out, "perplexity ratio (SRA / baseline)", "score vs perplexity")
 
 
 def importances(study: optuna.Study, out: Path) -> Path | None:
@@ -116,7 +155,8 @@ def importances(study: optuna.Study, out: Path) -> Path | None:
 
 
 def sensitivity(study: optuna.Study, out: Path) -> Path | None:
-    """Objective against each varied parameter (the sensitivity curve of a grid sweep)."""
+    """Objective against each varied parameter (the sensitivity curve of a grid sweep), with
+    the no-SRA baseline as a dotted line."""
     trials = _complete(study)
     varied = sorted({k for t in trials for k in t.params if len({tt.params.get(k) for tt in trials}) > 1})
     if not trials or not varied:
@@ -124,11 +164,14 @@ def sensitivity(study: optuna.Study, out: Path) -> Path | None:
     plt = _plt()
     fig, axes = plt.subplots(1, len(varied), figsize=(4.5 * len(varied), 4), squeeze=False)
     for ax, name in zip(axes[0], varied):
-        pts = sorted((t.params[name], t.values[0], _feasible(t)) for t in trials if name in t.params)
+        having = [t for t in trials if name in t.params]
+        pts = sorted((t.params[name], t.values[0]) for t in having)
         ax.plot([p[0] for p in pts], [p[1] for p in pts], c="#1f77b4", alpha=0.5)
-        ax.scatter([p[0] for p in pts if p[2]], [p[1] for p in pts if p[2]], c="#1f77b4", label="feasible")
-        ax.scatter([p[0] for p in pts if not p[2]], [p[1] for p in pts if not p[2]], c="#bbbbbb", marker="x",
-                   label="infeasible")  # fmt: skip
+        _scatter_by_feasibility(ax, having, lambda t: t.params[name])
+        _baseline_line(ax, study)
+        xs = [p[0] for p in pts]
+        if all(isinstance(x, (int, float)) and x > 0 for x in xs) and max(xs) >= 10 * min(xs):
+            ax.set_xscale("log")  # grids over tau or s are spaced by ratios
         ax.set_xlabel(name)
         ax.set_ylabel(study.user_attrs.get("objective", "objective"))
         ax.grid(alpha=0.3)

@@ -38,6 +38,9 @@ IMPLS = ("fast", "reference")
 _SESSIONS: "weakref.WeakKeyDictionary[torch.nn.Module, Session]" = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
 _USERS = 0
+# model -> (weights key, fingerprint): model_fingerprint reads a sample of every tensor, too slow
+# to redo on each enable_sra entry (one per batch); the key tells when the weights change.
+_FINGERPRINTS: "weakref.WeakKeyDictionary[torch.nn.Module, tuple[tuple, str]]" = weakref.WeakKeyDictionary()
 
 
 def _sdpa(*args, **kwargs):
@@ -103,8 +106,28 @@ class PresetMismatchError(ValueError):
     """A preset was measured on other weights than the model it is applied to."""
 
 
-def _check_fingerprint(model: torch.nn.Module, preset: Preset, allow: bool) -> None:
+def _weights_key(model: torch.nn.Module) -> tuple:
+    """Changes when the weights do: other tensors, shapes or dtypes, or an in-place write (e.g.
+    ``load_state_dict``) bumping a tensor's version counter (inference tensors have none)."""
+    return tuple(
+        (name, t.data_ptr(), tuple(t.shape), t.dtype, None if t.is_inference() else t._version)
+        for name, t in model.state_dict().items()
+    )
+
+
+def _fingerprint(model: torch.nn.Module) -> str:
+    """:func:`model_fingerprint`, computed again only when the model's weights changed."""
+    key = _weights_key(model)
+    cached = _FINGERPRINTS.get(model)
+    if cached is not None and cached[0] == key:
+        return cached[1]
     actual = model_fingerprint(model)
+    _FINGERPRINTS[model] = (key, actual)
+    return actual
+
+
+def _check_fingerprint(model: torch.nn.Module, preset: Preset, allow: bool) -> None:
+    actual = _fingerprint(model)
     if actual == preset.model.fingerprint:
         return
     message = (

@@ -15,23 +15,15 @@ from sra_search.runtime.stats import SRAStats
 
 
 @dataclass(frozen=True)
-class PlannedEdit:
-    """A loop edit placed in the batch: absolute rows/targets of batch row ``sequence``."""
+class PlannedEdit(LoopEdit):
+    """A loop edit placed in the batch: rows/targets made absolute in batch row ``sequence``."""
 
     sequence: int
-    loop: str
-    row_start: int
-    row_end: int
-    target_start: int
-    target_end: int
-    theta: float
-    scale: float
     gem_share: float
 
     @classmethod
     def place(cls, sequence: int, offset: int, e: LoopEdit, gem_share: float) -> "PlannedEdit":
         return cls(
-            sequence,
             e.loop,
             offset + e.row_start,
             offset + e.row_end,
@@ -39,7 +31,8 @@ class PlannedEdit:
             offset + e.target_end,
             e.theta,
             e.scale,
-            gem_share,
+            sequence=sequence,
+            gem_share=gem_share,
         )
 
 

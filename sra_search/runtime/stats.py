@@ -8,7 +8,7 @@ runs (no host sync inside the forward) and reduced when read.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import torch
 
@@ -160,10 +160,10 @@ class SRAStats:
             "accumulated_attention_mean": clean(self.accumulated_attention_mean),
             "accumulated_attention_p95": clean(self.accumulated_attention_p95),
             "accumulated_attention_max": clean(self.accumulated_attention_max),
-            "inactive": [vars(i) if hasattr(i, "__dict__") else i.__dict__ for i in self.inactive],
+            "inactive": [asdict(i) for i in self.inactive],
         }
         if per_layer:
-            d["per_layer"] = [{k: clean(v) for k, v in vars(s).items()} for s in self.per_layer()]
+            d["per_layer"] = [{k: clean(v) for k, v in asdict(s).items()} for s in self.per_layer()]
         return d
 
     def __repr__(self) -> str:

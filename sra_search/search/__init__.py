@@ -9,6 +9,7 @@
 - :mod:`~sra_search.search.heartbeat`: trial heartbeats under ask-and-tell, stale-trial recovery.
 - :mod:`~sra_search.search.storage`: Optuna RDB storage (SQLite default, PostgreSQL).
 - :mod:`~sra_search.search.status`: what a storage holds.
+- :mod:`~sra_search.search.examples`: the tiny study the search tests and the reliability benchmark run.
 
 Importing this package does not import torch or ray.
 """

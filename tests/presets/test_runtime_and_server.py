@@ -4,9 +4,11 @@ import pytest
 import torch
 from fastapi.testclient import TestClient
 
+from objectives.forward import left_pad
 from sra_search import enable_sra
 from sra_search.presets import Registry, model_fingerprint, publish
 from sra_search.presets.server import create_app
+from sra_search.runtime import context
 from sra_search.runtime.context import PresetMismatchError
 from tests.conftest import tiny_model
 from tests.presets.conftest import LONG, SHORT, make_preset
@@ -27,11 +29,8 @@ def test_fingerprint_is_stable_and_tells_weights_apart(llama):
 def test_each_sequence_gets_the_bucket_of_its_prompt_length(llama, preset_for_llama):
     short, long_, too_long = _seq(50, 1), _seq(120, 2), _seq(230, 3)
     seqs = [short, long_, too_long]
-    width = max(len(s) for s in seqs)
-    ids = torch.full((3, width), PAD)
-    mask = torch.zeros((3, width), dtype=torch.long)
-    for i, s in enumerate(seqs):
-        ids[i, width - len(s) :], mask[i, width - len(s) :] = s, 1
+    ids, mask, _ = left_pad([s.tolist() for s in seqs], PAD, "cpu")
+    width = ids.shape[1]
     with torch.no_grad():
         with enable_sra(llama, preset_for_llama) as stats:
             batched = llama(ids, attention_mask=mask).logits
@@ -58,6 +57,27 @@ def test_fingerprint_mismatch_is_refused_unless_overridden(preset_for_llama):
     with pytest.warns(UserWarning, match="applying it anyway"):
         with enable_sra(other, preset_for_llama, allow_fingerprint_mismatch=True):
             pass
+
+
+def test_fingerprint_is_computed_once_per_model_until_its_weights_change(monkeypatch, preset_for_llama):
+    model = tiny_model("llama")  # the preset's weights, in a model not seen before
+    calls = []
+    real = context.model_fingerprint
+    monkeypatch.setattr(context, "model_fingerprint", lambda m: calls.append(m) or real(m))
+    for _ in range(2):
+        with enable_sra(model, preset_for_llama):
+            pass
+    assert len(calls) == 1
+    with pytest.raises(PresetMismatchError, match="fingerprint"):  # the cache still checks each preset
+        with enable_sra(model, make_preset()):
+            pass
+    assert len(calls) == 1
+    with torch.no_grad():
+        next(model.parameters()).add_(1.0)  # in place: same tensor, other weights
+    with pytest.raises(PresetMismatchError, match="fingerprint"):
+        with enable_sra(model, preset_for_llama):
+            pass
+    assert len(calls) == 2
 
 
 def test_http_api(tmp_path, preset_for_llama):

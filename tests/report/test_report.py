@@ -42,3 +42,25 @@ def test_report_unknown_study_is_a_clear_error(tmp_path):
     _study(url)
     res = CliRunner().invoke(app, ["report", "nope", "--storage", url, "--out", str(tmp_path / "r")])
     assert res.exit_code == 2 and "no study named 'nope'" in res.output and "Traceback" not in res.output
+
+
+def test_baseline_objective_follows_the_study_target(tmp_path):
+    from sra_search.report.study_plots import baseline_objective
+
+    study = optuna.create_study(study_name="b", storage=f"sqlite:///{tmp_path}/b.db", direction="maximize")
+    assert baseline_objective(study) is None  # no spec, no baselines
+    tasks = [
+        {"name": "passkey", "weight": 1.0, "cases": {"search": 4}},
+        {"name": "kv_retrieval", "weight": 3.0, "cases": {"search": 2}},
+    ]
+    study.set_user_attr("spec", {"tasks": tasks, "objective": {"target": "score"}})
+    study.set_user_attr("baseline:passkey:search:aa", {"case_scores": [1, 0, 1, 1, 0, 0], "higher_is_better": True})
+    assert baseline_objective(study) is None  # kv_retrieval's baseline is missing
+    study.set_user_attr("baseline:kv_retrieval:search:bb", {"case_scores": [0, 1], "higher_is_better": True})
+    # Only the search cases the study uses count (4 of passkey's 6); tasks weighted 1:3.
+    assert baseline_objective(study) == (0.75 * 1 + 0.5 * 3) / 4
+    study.set_user_attr("spec", {"tasks": tasks, "objective": {"target": "delta"}})
+    assert baseline_objective(study) == 0.0
+    study.set_user_attr("baseline:passkey:search:cc", {"case_scores": [1], "higher_is_better": True})
+    study.set_user_attr("spec", {"tasks": tasks, "objective": {"target": "score"}})
+    assert baseline_objective(study) is None  # two baselines under one name: ambiguous, not guessed

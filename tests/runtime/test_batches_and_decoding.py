@@ -3,6 +3,7 @@
 import pytest
 import torch
 
+from objectives.forward import left_pad
 from sra_search import SRAConfig, enable_sra
 from tests.conftest import tiny_model
 
@@ -22,12 +23,8 @@ def _seq(length: int, seed: int) -> torch.Tensor:
 @pytest.mark.parametrize("impl", ["fast", "reference"])
 def test_left_padded_batch_matches_each_sequence_alone(model, impl):
     seqs = [_seq(70, 1), _seq(45, 2), _seq(12, 3)]  # the last one is too short for SRA
-    width = max(len(s) for s in seqs)
-    ids = torch.full((len(seqs), width), PAD)
-    mask = torch.zeros((len(seqs), width), dtype=torch.long)
-    for i, s in enumerate(seqs):
-        ids[i, width - len(s) :] = s
-        mask[i, width - len(s) :] = 1
+    ids, mask, _ = left_pad([s.tolist() for s in seqs], PAD, "cpu")
+    width = ids.shape[1]
     with torch.no_grad():
         with enable_sra(model, CFG, impl=impl) as batch_stats:
             batched = model(ids, attention_mask=mask).logits
@@ -94,11 +91,8 @@ def test_prompt_len_per_sequence_with_padding(model):
     a, b = _seq(50, 7), _seq(40, 8)
     ans = torch.tensor([5, 6, 7])
     rows = [torch.cat([a, ans]), torch.cat([b, ans])]
-    width = max(len(r) for r in rows)
-    ids = torch.full((2, width), PAD)
-    mask = torch.zeros((2, width), dtype=torch.long)
-    for i, r in enumerate(rows):
-        ids[i, width - len(r) :], mask[i, width - len(r) :] = r, 1
+    ids, mask, _ = left_pad([r.tolist() for r in rows], PAD, "cpu")
+    width = ids.shape[1]
     with torch.no_grad():
         with enable_sra(model, CFG, prompt_len=[50, 40]):
             batched = model(ids, attention_mask=mask).logits
