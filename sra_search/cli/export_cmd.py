@@ -43,8 +43,10 @@ def export(
         fail(str(e))
     if json_out:
         print_json({
-            "written": str(result.path) if result.path else None,
+            "written": str(result.path) if result.path and not result.unchanged else None,
+            "path": str(result.path) if result.path else None,
             "version": result.preset.version if result.preset else None,
+            "unchanged": result.unchanged,
             "beats_baseline": result.ok,
             "buckets": [b.to_dict() for b in result.buckets],
         })  # fmt: skip
@@ -61,7 +63,9 @@ def export(
                 "[green]ok[/]" if b.ok else "[red]no[/]: " + "; ".join(b.reasons),
             )  # fmt: skip
         console.print(table)
-        if result.path:
+        if result.unchanged:
+            console.print(f"unchanged: {result.path} (version {result.preset.version}) already records this measurement; nothing written")
+        elif result.path:
             console.print(f"wrote {result.path} (version {result.preset.version}, beats_baseline={result.ok})")
             if result.ok and not result.all_ok:
                 console.print("[yellow]buckets marked 'no' are left out: prompts of those lengths run without SRA[/]")

@@ -7,7 +7,9 @@ perplexity constraint and accumulated-attention band checked again on held-out d
 A bucket that gains at least ``min_gain`` and keeps every constraint goes into the preset;
 one that does not is left out, with its reasons in the result and the preset's notes, so
 prompts of that length run without SRA. If no bucket pays off nothing is written (unless
-``force``, which records every bucket and marks the preset as not beating its baseline).
+``force``, which records every bucket and marks the preset as not beating its baseline). If
+the latest published version already records the same measurement, nothing new is written
+either and the result points at that version (``unchanged``).
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ class ExportResult:
     buckets: list[BucketOutcome]
     preset: Preset | None = None
     path: Path | None = None
+    unchanged: bool = False  # the latest version already records this measurement; nothing new written
 
     @property
     def ok(self) -> bool:
@@ -227,7 +230,7 @@ def export(
 
     from sra_search.models import load_model
     from sra_search.presets.fingerprint import model_fingerprint
-    from sra_search.presets.store import publish
+    from sra_search.presets.store import latest_if_same, publish
     from sra_search.search.schema import load_study_file
     from sra_search.search.storage import open_storage
 
@@ -305,5 +308,11 @@ def export(
         ),  # fmt: skip
         notes=_notes(result.ok, dropped, [o for o in keep if not o.ok]),
     )
+    same = latest_if_same(preset, Path(to))
+    if same is not None:
+        # A re-run that measured exactly what is published adds no version: versions mean change.
+        result.preset, result.path = same
+        result.unchanged = True
+        return result
     result.preset, result.path = publish(preset, Path(to))
     return result

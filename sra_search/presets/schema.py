@@ -188,6 +188,14 @@ class Preset(_Strict):
     provenance: Provenance
     notes: str = ""
 
+    @field_validator("schema_version", mode="before")
+    @classmethod
+    def _not_a_bool(cls, v: Any) -> Any:
+        # pydantic's Literal[1] accepts `true` (True == 1); a format version is a number.
+        if isinstance(v, bool):
+            raise ValueError("schema_version must be the number 1, not a boolean")
+        return v
+
     @model_validator(mode="after")
     def _consistent(self) -> "Preset":
         if self.name != f"{self.model.name}/{self.task.name}":

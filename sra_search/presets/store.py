@@ -47,6 +47,31 @@ def dumps(preset: Preset) -> str:
     return json.dumps(preset.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
 
 
+# Fields that differ between two exports of the same measurement: which version it became,
+# and when, from which commit and which trial numbers it was made.
+_BOOKKEEPING = {"version", "provenance"}
+
+
+def latest_if_same(preset: Preset, root: Path) -> tuple[Preset, Path] | None:
+    """The latest published version of ``preset``'s model and task if it records the same
+    measurement (model, task, buckets with their configs, evaluations and metrics, notes),
+    else ``None``. Lets a re-run export say "unchanged" instead of adding a copy."""
+    from sra_search.presets.registry import PresetFormatError, read_preset
+
+    directory = preset_dir(root, preset.model.name, preset.task.name)
+    found = versions(directory)
+    if not found:
+        return None
+    path = directory / f"v{found[-1]}.json"
+    try:
+        latest = read_preset(path)
+    except PresetFormatError:  # an unreadable latest file is not "the same"; publishing adds a good one
+        return None
+    if latest.model_dump(mode="json", exclude=_BOOKKEEPING) == preset.model_dump(mode="json", exclude=_BOOKKEEPING):
+        return latest, path
+    return None
+
+
 def publish(preset: Preset, root: Path, max_attempts: int = 50) -> tuple[Preset, Path]:
     """Write ``preset`` under the next free version (its own ``version`` field is replaced).
 

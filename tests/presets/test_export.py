@@ -66,8 +66,13 @@ def test_force_records_a_preset_marked_not_beating_baseline(tmp_path, tiny_model
     assert b.metrics.n_cases == 3 and b.metrics.prompt_tokens.max <= 120
     assert p.provenance.trials == [0, 0] and p.provenance.study == "f-short,f-long"
     assert "sqlite:///" in p.provenance.storage and p.provenance.packages["torch"]
-    again = export(files, tmp_path / "presets", force=True)
-    assert again.preset.version == 2  # never rewritten, only added to
+    before = result.path.read_bytes()
+    same = export(files, tmp_path / "presets", force=True)  # the same measurement again
+    assert same.unchanged and same.path == result.path and same.preset.version == 1
+    assert sorted(q.name for q in result.path.parent.iterdir()) == ["v1.json"]
+    changed = export(files, tmp_path / "presets", force=True, min_gain=0.1)  # another evaluation recorded
+    assert not changed.unchanged and changed.preset.version == 2
+    assert result.path.read_bytes() == before  # never rewritten, only added to
     assert Registry(tmp_path / "presets").get(p.model.name, "passkey", include_unproven=True).version == 2
 
 
@@ -85,6 +90,13 @@ def test_cli_exit_codes_and_unwritable_target(tmp_path, tiny_model_dir):
     runner = CliRunner()
     res = runner.invoke(app, ["export", str(f), "--to", str(tmp_path / "p"), "--json"])
     assert res.exit_code == 1 and json.loads(res.stdout)["written"] is None
+    first = runner.invoke(app, ["export", str(f), "--to", str(tmp_path / "p"), "--force", "--json"])
+    assert first.exit_code == 0 and json.loads(first.stdout)["version"] == 1
+    again = runner.invoke(app, ["export", str(f), "--to", str(tmp_path / "p"), "--force"])
+    said = " ".join(again.output.split())  # rich wraps long lines
+    assert again.exit_code == 0 and "unchanged" in said and "nothing written" in said
+    out = json.loads(runner.invoke(app, ["export", str(f), "--to", str(tmp_path / "p"), "--force", "--json"]).stdout)
+    assert out["unchanged"] and out["written"] is None and out["path"].endswith("v1.json")
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("x")  # the presets "directory" is a file: nothing can be written there
     res = runner.invoke(app, ["export", str(f), "--to", str(blocker), "--force"])
