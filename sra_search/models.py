@@ -112,3 +112,21 @@ def load_model(
         tokenizer.pad_token = tokenizer.eos_token
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     return model, tokenizer
+
+
+def continue_from(model: torch.nn.Module, input_ids: torch.Tensor, cache):
+    """One forward over ``input_ids`` after a cache (a decode step), returning ``(output, cache)``.
+
+    transformers 5.24 renamed the ``past_key_values`` argument and output field to ``cache``
+    (the old name warns and is to go in 5.40); this takes whichever the installed version has.
+    """
+    import inspect
+
+    name = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+    out = model(input_ids, use_cache=True, **{name: cache})
+    return out, output_cache(out)
+
+
+def output_cache(out):
+    """The cache a forward returned, under either name (see :func:`continue_from`)."""
+    return out["cache"] if "cache" in out else out.past_key_values

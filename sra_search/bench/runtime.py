@@ -1,7 +1,8 @@
 """Runtime benchmark: SRA prefill, memory and decode speed against the unmodified SDPA model.
 
-Every variant is measured in the same run, interleaved repeat by repeat so that drift of
-a noisy machine hits them alike; the table reports medians and ratios to the baseline.
+Every variant is measured in the same run, interleaved repeat by repeat (in alternating
+order) so that drift of a noisy machine hits them alike; the table reports medians and
+ratios to the baseline.
 Peak memory on CPU is the peak RSS of a fresh subprocess above its RSS after loading
 the model (on CUDA: ``torch.cuda.max_memory_allocated`` in-process).
 """
@@ -62,12 +63,14 @@ def decode_tokens_per_second(model, ids: torch.Tensor, tokens: int, sra: bool) -
 
 
 def _decode(model, out, tokens: int) -> float:
-    cache, nxt = out.past_key_values, out.logits[:, -1:].argmax(-1)
+    from sra_search.models import continue_from, output_cache
+
+    cache, nxt = output_cache(out), out.logits[:, -1:].argmax(-1)
     _sync(nxt.device)
     start = time.perf_counter()
     for _ in range(tokens):
-        out = model(nxt, past_key_values=cache, use_cache=True)
-        cache, nxt = out.past_key_values, out.logits[:, -1:].argmax(-1)
+        out, cache = continue_from(model, nxt, cache)
+        nxt = out.logits[:, -1:].argmax(-1)
     _sync(nxt.device)
     return tokens / (time.perf_counter() - start)
 
@@ -125,8 +128,9 @@ def run(model_name: str, lengths: list[int], repeats: int, decode_tokens: int, r
         for v in variants:  # warm-up: first calls pay allocator and kernel set-up
             prefill_seconds(model, ids, v)
         times: dict[str, list[float]] = {v: [] for v in variants}
-        for _ in range(repeats):
-            for v in variants:
+        for i in range(repeats):
+            # Alternate the order so neither variant always runs first (caches, clocks).
+            for v in variants if i % 2 == 0 else variants[::-1]:
                 times[v].append(prefill_seconds(model, ids, v))
                 if progress:
                     progress(f"{length} tokens: prefill {v}")
@@ -137,9 +141,9 @@ def run(model_name: str, lengths: list[int], repeats: int, decode_tokens: int, r
             if progress:
                 progress(f"{length} tokens: memory {v}")
         dec = {"baseline": [], "fast": []}
-        for _ in range(repeats):
-            dec["baseline"].append(decode_tokens_per_second(model, ids, decode_tokens, sra=False))
-            dec["fast"].append(decode_tokens_per_second(model, ids, decode_tokens, sra=True))
+        for i in range(repeats):
+            for sra in (False, True) if i % 2 == 0 else (True, False):
+                dec["fast" if sra else "baseline"].append(decode_tokens_per_second(model, ids, decode_tokens, sra=sra))
             if progress:
                 progress(f"{length} tokens: decode")
         dmed = {k: statistics.median(v) for k, v in dec.items()}

@@ -29,30 +29,47 @@ def edit_rows(
     theta: float,
     scale: float,
     gem_share: float,
+    *,
+    in_place: bool = False,
 ) -> RowEdit:
     """Apply elimination and scaled redistribution to post-softmax rows.
 
     ``weights`` is float32 ``[..., rows, keys]``, each row a causal softmax row (masked keys are 0).
     ``[target_start, target_end)`` indexes the key axis. Steps 1-6 of the spec, in order.
+
+    ``in_place=True`` (the fast path) edits ``weights`` itself and *every* row of it, so rows
+    failing the gem test are then not meaningful: the caller must keep those rows' own output
+    (``edited`` says which). It saves two full copies of the rows.
     """
     if weights.dtype != torch.float32:
         raise TypeError("edit_rows works on float32 weights; upcast first")
     target = weights[..., target_start:target_end]
     # 1. Gem test: a row is edited only if some target weight survives elimination.
     edited = (target > theta).any(dim=-1)
+    if in_place:
+        eliminated = weights <= theta
+        # 3. from the eliminated entries, as below, so nothing eliminated gives exactly 0.
+        removed = torch.where(eliminated, weights, 0.0).sum(dim=-1)
+        kept = weights.masked_fill_(eliminated, 0.0)  # 2.
+        _redistribute(kept, removed, target_start, target_end, scale, gem_share)  # 4-5.
+        return RowEdit(weights=kept, edited=edited, removed=removed, accumulated=1.0 + (scale - 1.0) * removed)
     # 2. Elimination over the whole row.
     kept = torch.where(weights > theta, weights, torch.zeros((), dtype=weights.dtype, device=weights.device))
     # 3. Removed mass r = 1 - sum(E). Summed from the eliminated entries, which is the same
     #    number for a softmax row but exactly 0 when nothing is eliminated (no float noise).
     removed = (weights - kept).sum(dim=-1)
-    # 4. Shares on the target: 1 for a surviving entry, gem_share for an eliminated one.
-    kept_target = kept[..., target_start:target_end]
-    shares = torch.where(kept_target > 0, 1.0, gem_share).to(weights.dtype)
-    # 5. Redistribute s * r over the target in proportion to the shares.
-    added = scale * removed.unsqueeze(-1) * shares / shares.sum(dim=-1, keepdim=True)
+    # 4-5. Shares on the target and the scaled redistribution.
     new = kept.clone()
-    new[..., target_start:target_end] += added
+    _redistribute(new, removed, target_start, target_end, scale, gem_share)
     new = torch.where(edited.unsqueeze(-1), new, weights)
     # 6. Accumulated attention (the row sum after the edit).
     accumulated = 1.0 + (scale - 1.0) * removed
     return RowEdit(weights=new, edited=edited, removed=removed, accumulated=accumulated)
+
+
+def _redistribute(kept: torch.Tensor, removed: torch.Tensor, start: int, end: int, scale: float, gem_share: float) -> None:
+    """Steps 4-5 on eliminated rows ``kept``, in place: add ``s * r`` over the target keys in
+    proportion to their shares (1 for a surviving entry, ``gem_share`` for an eliminated one)."""
+    kept_target = kept[..., start:end]
+    shares = torch.where(kept_target > 0, 1.0, gem_share).to(kept.dtype)
+    kept_target += scale * removed.unsqueeze(-1) * shares / shares.sum(dim=-1, keepdim=True)

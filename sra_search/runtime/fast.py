@@ -45,11 +45,17 @@ def _recompute(
         q = query[e.sequence, :, r0:r1].float().reshape(kv_heads, groups, rows, head_dim)
         k = key[e.sequence, :, :r1].float().unsqueeze(1)  # [kv_heads, 1, r1, d]
         v = value[e.sequence, :, :r1].float().unsqueeze(1)
-        scores = torch.matmul(q, k.transpose(-1, -2)).reshape(heads, rows, r1) * scaling
-        mask = allowed_keys(attention_mask, q_len, q_len, slice(r0, r1), slice(0, r1), device=query.device)
-        mask = mask[e.sequence if mask.shape[0] > 1 else 0, 0]
-        weights = torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=-1)
-        res = edit_rows(weights, e.target_start, e.target_end, e.theta, e.scale, e.gem_share)
+        scores = torch.matmul(q, k.transpose(-1, -2)).reshape(heads, rows, r1).mul_(scaling)
+        if attention_mask is None:
+            # Causality alone: only the keys r0..r1 (the diagonal block) can be in the future.
+            mask = allowed_keys(None, q_len, q_len, slice(r0, r1), slice(r0, r1), device=query.device)[0, 0]
+            scores[..., r0:r1].masked_fill_(~mask, float("-inf"))
+        else:
+            mask = allowed_keys(attention_mask, q_len, q_len, slice(r0, r1), slice(0, r1), device=query.device)
+            scores.masked_fill_(~mask[e.sequence if mask.shape[0] > 1 else 0, 0], float("-inf"))
+        weights = torch.softmax(scores, dim=-1)
+        # In place: rows failing the gem test are discarded below (they keep SDPA's output).
+        res = edit_rows(weights, e.target_start, e.target_end, e.theta, e.scale, e.gem_share, in_place=True)
         new = torch.matmul(res.weights.view(kv_heads, groups, rows, r1), v).reshape(heads, rows, head_dim)
         # Rows the edit leaves as they were (gem test failed, or nothing eliminated) keep
         # SDPA's output bit for bit.

@@ -136,6 +136,15 @@ class SearchSpace(_Strict):
                 raise ValueError(f"{key} = {value!r} is outside SRAConfig's range ({msg})") from None
         return spec
 
+    @model_validator(mode="after")
+    def _some_loop_on(self) -> "SearchSpace":
+        from sra_search.search.space import loop_combinations
+
+        if not loop_combinations(self):
+            raise ValueError("inter and outer are both false in every allowed value: SRA would edit nothing; "
+                             "let at least one of them be true")  # fmt: skip
+        return self
+
     def specs(self) -> dict[str, ParamSpec]:
         return {n: getattr(self, n) for n in SRA_PARAMS if getattr(self, n) is not None}
 

@@ -15,13 +15,53 @@ from sra_search.config import SRAConfig
 from sra_search.search.schema import SRA_INT_PARAMS, SRA_PARAMS, ParamSpec, SearchSpace
 
 
+# When both loop switches are searched, they are one Optuna parameter, ``loops``, over the
+# combinations that edit something: sampled as two booleans, a quarter of the draws would be
+# inter = outer = false, a trial that changes nothing and only costs an evaluation.
+LOOPS = "loops"
+_LOOPS_VALUES = {"inter+outer": (True, True), "inter": (True, False), "outer": (False, True)}
+
+
+def _switch_values(space: SearchSpace, name: str) -> list[bool]:
+    spec = getattr(space, name)
+    if spec is None:
+        return [bool(getattr(SRAConfig.paper_public(), name))]
+    return [bool(v) for _, v in spec.named_values()]
+
+
+def loop_combinations(space: SearchSpace) -> list[tuple[bool, bool]]:
+    """The (inter, outer) pairs the space allows that edit something (at least one loop on)."""
+    pairs = [(i, o) for i in _switch_values(space, "inter") for o in _switch_values(space, "outer")]
+    return [p for p in dict.fromkeys(pairs) if p[0] or p[1]]
+
+
+def _loops_param(space: SearchSpace) -> list[str] | None:
+    """Choices of the ``loops`` parameter, or ``None`` when the switches are not searched together."""
+    combos = loop_combinations(space)
+    both_vary = len(set(_switch_values(space, "inter"))) > 1 and len(set(_switch_values(space, "outer"))) > 1
+    if not both_vary or len(combos) < 2:
+        return None
+    return [k for k, v in _LOOPS_VALUES.items() if v in combos]
+
+
 def distributions(space: SearchSpace) -> dict[str, BaseDistribution]:
-    """Optuna distributions of the parameters that vary (fixed ones are not Optuna params)."""
+    """Optuna distributions of the parameters that vary (fixed ones are not Optuna params).
+
+    A switch whose other value would switch SRA off entirely is fixed; two searched switches
+    become the one categorical ``loops`` (see :data:`LOOPS`).
+    """
     out: dict[str, BaseDistribution] = {}
+    loops = _loops_param(space)
+    combos = loop_combinations(space)
     for name, spec in space.specs().items():
+        if name in ("inter", "outer"):
+            if loops is not None or len({c[name == "outer"] for c in combos}) < 2:
+                continue  # searched as `loops`, or only one value edits anything
         dist = _distribution(name, spec)
         if dist is not None:
             out[name] = dist
+    if loops is not None:
+        out[LOOPS] = CategoricalDistribution(loops)
     return out
 
 
@@ -47,11 +87,20 @@ def fixed_values(space: SearchSpace) -> dict[str, Any]:
     for name, spec in space.specs().items():
         if spec.kind == "fixed":
             out[name] = int(spec.fixed) if name in SRA_INT_PARAMS else spec.fixed  # type: ignore[arg-type]
+    combos = loop_combinations(space)
+    if LOOPS in varying:
+        out.pop("inter", None), out.pop("outer", None)
+    for i, name in enumerate(("inter", "outer")):
+        if LOOPS not in varying and name not in varying:
+            out[name] = combos[0][i]  # the one value of this switch that edits something
     return out
 
 
 def to_config(space: SearchSpace, params: dict[str, Any]) -> SRAConfig:
     """The SRA configuration of a trial: its sampled params over the fixed values."""
+    params = dict(params)
+    if LOOPS in params:
+        params["inter"], params["outer"] = _LOOPS_VALUES[params.pop(LOOPS)]
     return SRAConfig(**{**fixed_values(space), **params})
 
 
@@ -73,6 +122,7 @@ def paper_public_params(space: SearchSpace) -> dict[str, Any]:
     A value outside the space is left out (Optuna would warn and sample it instead).
     """
     paper = SRAConfig.paper_public().model_dump()
+    paper[LOOPS] = next(k for k, v in _LOOPS_VALUES.items() if v == (paper["inter"], paper["outer"]))
     out = {}
     for name, dist in distributions(space).items():
         value = paper[name]
@@ -85,4 +135,7 @@ def paper_public_params(space: SearchSpace) -> dict[str, Any]:
     return out
 
 
-__all__ = ["distributions", "fixed_values", "to_config", "grid", "grid_size", "paper_public_params", "SRA_PARAMS"]
+__all__ = [
+    "LOOPS", "distributions", "fixed_values", "to_config", "grid", "grid_size", "loop_combinations",
+    "paper_public_params", "SRA_PARAMS",
+]  # fmt: skip

@@ -5,6 +5,7 @@ import torch
 
 from objectives.forward import left_pad
 from sra_search import SRAConfig, enable_sra
+from sra_search.models import continue_from, output_cache
 from tests.conftest import tiny_model
 
 CFG = SRAConfig(tau_in=1.0, tau_ou=1.0, s_in=3.0, s_ou=2.5, c_s=2, c_e=8)
@@ -46,10 +47,9 @@ def test_generate_equals_sra_prefill_then_plain_decoding(model):
         # By hand: SRA prefill filling the cache, then plain decoding outside the block.
         with enable_sra(model, CFG):
             out = model(prompt, use_cache=True)
-        cache, tokens = out.past_key_values, [out.logits[0, -1].argmax().item()]
+        cache, tokens = output_cache(out), [out.logits[0, -1].argmax().item()]
         for _ in range(5):
-            out = model(torch.tensor([[tokens[-1]]]), past_key_values=cache, use_cache=True)
-            cache = out.past_key_values
+            out, cache = continue_from(model, torch.tensor([[tokens[-1]]]), cache)
             tokens.append(out.logits[0, -1].argmax().item())
     assert generated[0, prompt.shape[1] :].tolist() == tokens
 
@@ -59,10 +59,10 @@ def test_decode_steps_are_untouched(model):
     with torch.no_grad():
         out = model(prompt, use_cache=True)  # plain prefill
         nxt = out.logits[0, -1].argmax().view(1, 1)
-        plain = model(nxt, past_key_values=out.past_key_values).logits
+        plain = continue_from(model, nxt, output_cache(out))[0].logits
         out = model(prompt, use_cache=True)
         with enable_sra(model, CFG) as stats:
-            under_sra = model(nxt, past_key_values=out.past_key_values).logits
+            under_sra = continue_from(model, nxt, output_cache(out))[0].logits
     assert torch.equal(plain, under_sra) and stats.forwards == 0
 
 

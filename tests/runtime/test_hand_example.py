@@ -87,6 +87,21 @@ def test_row_without_gem_is_left_exactly_as_it_was():
     assert torch.equal(res.weights, row)
 
 
+def test_in_place_edit_matches_on_edited_rows():
+    """The fast path's in-place edit: bit-identical on rows that pass the gem test, the same
+    statistics for every row; only rows failing the test may differ (the caller drops them)."""
+    torch.manual_seed(0)
+    w = torch.softmax(torch.randn(3, 6, 40) * 2, dim=-1)
+    ref = edit_rows(w.clone(), 5, 15, theta=0.02, scale=3.0, gem_share=0.01)
+    buf = w.clone()
+    fast = edit_rows(buf, 5, 15, theta=0.02, scale=3.0, gem_share=0.01, in_place=True)
+    assert fast.weights.data_ptr() == buf.data_ptr()  # no copy of the rows
+    assert torch.equal(fast.edited, ref.edited) and torch.equal(fast.removed, ref.removed)
+    assert torch.equal(fast.accumulated, ref.accumulated)
+    assert 0 < int(ref.edited.sum()) < ref.edited.numel()  # both kinds of row are exercised
+    assert torch.equal(fast.weights[ref.edited], ref.weights[ref.edited])
+
+
 @pytest.mark.parametrize("impl", ["reference", "fast"])
 def test_attention_layer_by_hand(impl):
     out, stats = _run(impl)

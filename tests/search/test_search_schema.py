@@ -10,7 +10,7 @@ from sra_search.search import space
 from sra_search.search.schema import StudyFileError, load_study_file, parse_study, resolve_storage_url
 
 REPO = Path(__file__).resolve().parents[2]
-SHIPPED = sorted((REPO / "studies").glob("*.toml"))
+SHIPPED = sorted((REPO / "studies").rglob("*.toml"))  # presets/ and findings/ too
 
 MINIMAL = """
 name = "t"
@@ -105,6 +105,30 @@ def test_grid_and_paper_params():
     assert space.paper_public_params(spec2.search_space) == {"tau_in": 0.5, "s_in": 5.0}
     spec3 = parse_study(MINIMAL.replace("s_in = { low = 1.0, high = 6.0 }", "s_in = { low = 1.0, high = 3.0 }"))
     assert space.paper_public_params(spec3.search_space) == {"tau_in": 0.5}
+
+
+def _switches(inter: str, outer: str):
+    return parse_study(MINIMAL.replace("[budget]", f"inter = {inter}\nouter = {outer}\n[budget]"))
+
+
+def test_loop_switches_never_sample_a_trial_that_edits_nothing():
+    both = _switches("{ choices = [true, false] }", "{ choices = [true, false] }").search_space
+    d = space.distributions(both)
+    assert "inter" not in d and "outer" not in d and set(d[space.LOOPS].choices) == {"inter+outer", "inter", "outer"}
+    got = {c: (space.to_config(both, {"tau_in": 0.5, "s_in": 2.0, space.LOOPS: c}).inter,
+               space.to_config(both, {"tau_in": 0.5, "s_in": 2.0, space.LOOPS: c}).outer) for c in d[space.LOOPS].choices}
+    assert got == {"inter+outer": (True, True), "inter": (True, False), "outer": (False, True)}
+    assert space.paper_public_params(both)[space.LOOPS] == "inter+outer"
+    # One switch searched while the other is on: a plain boolean parameter, both values edit.
+    one = _switches("{ fixed = true }", "{ choices = [true, false] }").search_space
+    assert list(space.distributions(one)) == ["tau_in", "s_in", "outer"]
+    # ... while the other is off: only "on" edits anything, so the switch is fixed on.
+    forced = _switches("{ fixed = false }", "{ choices = [false, true] }").search_space
+    assert "outer" not in space.distributions(forced)
+    cfg = space.to_config(forced, {"tau_in": 0.5, "s_in": 2.0})
+    assert (cfg.inter, cfg.outer) == (False, True)
+    with pytest.raises(StudyFileError, match="edit nothing"):
+        _switches("{ fixed = false }", "{ choices = [false] }")
 
 
 def test_storage_url_precedence(monkeypatch):
