@@ -8,7 +8,9 @@ is needed at run time.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.util
+import inspect
 import io
 import os
 from pathlib import Path
@@ -120,11 +122,14 @@ def continue_from(model: torch.nn.Module, input_ids: torch.Tensor, cache):
     transformers 5.24 renamed the ``past_key_values`` argument and output field to ``cache``
     (the old name warns and is to go in 5.40); this takes whichever the installed version has.
     """
-    import inspect
-
-    name = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
-    out = model(input_ids, use_cache=True, **{name: cache})
+    out = model(input_ids, use_cache=True, **{_cache_argument(type(model)): cache})
     return out, output_cache(out)
+
+
+@functools.lru_cache(maxsize=None)
+def _cache_argument(model_class: type) -> str:
+    # Once per class: decode loops call this every token.
+    return "cache" if "cache" in inspect.signature(model_class.forward).parameters else "past_key_values"
 
 
 def output_cache(out):

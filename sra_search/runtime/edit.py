@@ -48,20 +48,19 @@ def edit_rows(
     edited = (target > theta).any(dim=-1)
     if in_place:
         eliminated = weights <= theta
-        # 3. from the eliminated entries, as below, so nothing eliminated gives exactly 0.
+        # 3. From the eliminated entries, as below, so nothing eliminated gives exactly 0.
         removed = torch.where(eliminated, weights, 0.0).sum(dim=-1)
-        kept = weights.masked_fill_(eliminated, 0.0)  # 2.
-        _redistribute(kept, removed, target_start, target_end, scale, gem_share)  # 4-5.
-        return RowEdit(weights=kept, edited=edited, removed=removed, accumulated=1.0 + (scale - 1.0) * removed)
-    # 2. Elimination over the whole row.
-    kept = torch.where(weights > theta, weights, torch.zeros((), dtype=weights.dtype, device=weights.device))
-    # 3. Removed mass r = 1 - sum(E). Summed from the eliminated entries, which is the same
-    #    number for a softmax row but exactly 0 when nothing is eliminated (no float noise).
-    removed = (weights - kept).sum(dim=-1)
-    # 4-5. Shares on the target and the scaled redistribution.
-    new = kept.clone()
-    _redistribute(new, removed, target_start, target_end, scale, gem_share)
-    new = torch.where(edited.unsqueeze(-1), new, weights)
+        new = weights.masked_fill_(eliminated, 0.0)  # 2.
+        _redistribute(new, removed, target_start, target_end, scale, gem_share)  # 4-5.
+    else:
+        # 2. Elimination over the whole row (a new tensor: `weights` stays as it was).
+        kept = torch.where(weights > theta, weights, torch.zeros((), dtype=weights.dtype, device=weights.device))
+        # 3. Removed mass r = 1 - sum(E). Summed from the eliminated entries, which is the same
+        #    number for a softmax row but exactly 0 when nothing is eliminated (no float noise).
+        removed = (weights - kept).sum(dim=-1)
+        # 4-5. Shares on the target and the scaled redistribution.
+        _redistribute(kept, removed, target_start, target_end, scale, gem_share)
+        new = torch.where(edited.unsqueeze(-1), kept, weights)
     # 6. Accumulated attention (the row sum after the edit).
     accumulated = 1.0 + (scale - 1.0) * removed
     return RowEdit(weights=new, edited=edited, removed=removed, accumulated=accumulated)

@@ -12,7 +12,7 @@ from optuna.distributions import (
 )
 
 from sra_search.config import SRAConfig
-from sra_search.search.schema import SRA_INT_PARAMS, SRA_PARAMS, ParamSpec, SearchSpace
+from sra_search.search.schema import SRA_BOOL_PARAMS, SRA_INT_PARAMS, SRA_PARAMS, ParamSpec, SearchSpace
 
 
 # When both loop switches are searched, they are one Optuna parameter, ``loops``, over the
@@ -31,17 +31,19 @@ def _switch_values(space: SearchSpace, name: str) -> list[bool]:
 
 def loop_combinations(space: SearchSpace) -> list[tuple[bool, bool]]:
     """The (inter, outer) pairs the space allows that edit something (at least one loop on)."""
-    pairs = [(i, o) for i in _switch_values(space, "inter") for o in _switch_values(space, "outer")]
+    inter, outer = (_switch_values(space, name) for name in SRA_BOOL_PARAMS)
+    pairs = [(i, o) for i in inter for o in outer]
     return [p for p in dict.fromkeys(pairs) if p[0] or p[1]]
 
 
-def _loops_param(space: SearchSpace) -> list[str] | None:
-    """Choices of the ``loops`` parameter, or ``None`` when the switches are not searched together."""
+def _switch_plan(space: SearchSpace) -> tuple[list[str] | None, dict[str, bool]]:
+    """How the loop switches enter a trial: the ``loops`` choices when both are searched (else
+    ``None``), and the value of each switch for which only one value edits anything."""
     combos = loop_combinations(space)
-    both_vary = len(set(_switch_values(space, "inter"))) > 1 and len(set(_switch_values(space, "outer"))) > 1
-    if not both_vary or len(combos) < 2:
-        return None
-    return [k for k, v in _LOOPS_VALUES.items() if v in combos]
+    values = {name: {c[i] for c in combos} for i, name in enumerate(SRA_BOOL_PARAMS)}
+    if all(len(v) > 1 for v in values.values()):
+        return list(_LOOPS_VALUES), {}
+    return None, {name: next(iter(v)) for name, v in values.items() if len(v) == 1}
 
 
 def distributions(space: SearchSpace) -> dict[str, BaseDistribution]:
@@ -51,12 +53,10 @@ def distributions(space: SearchSpace) -> dict[str, BaseDistribution]:
     become the one categorical ``loops`` (see :data:`LOOPS`).
     """
     out: dict[str, BaseDistribution] = {}
-    loops = _loops_param(space)
-    combos = loop_combinations(space)
+    loops, fixed_switches = _switch_plan(space)
     for name, spec in space.specs().items():
-        if name in ("inter", "outer"):
-            if loops is not None or len({c[name == "outer"] for c in combos}) < 2:
-                continue  # searched as `loops`, or only one value edits anything
+        if name in SRA_BOOL_PARAMS and (loops is not None or name in fixed_switches):
+            continue  # searched as `loops`, or only one value edits anything
         dist = _distribution(name, spec)
         if dist is not None:
             out[name] = dist
@@ -87,12 +87,11 @@ def fixed_values(space: SearchSpace) -> dict[str, Any]:
     for name, spec in space.specs().items():
         if spec.kind == "fixed":
             out[name] = int(spec.fixed) if name in SRA_INT_PARAMS else spec.fixed  # type: ignore[arg-type]
-    combos = loop_combinations(space)
-    if LOOPS in varying:
-        out.pop("inter", None), out.pop("outer", None)
-    for i, name in enumerate(("inter", "outer")):
-        if LOOPS not in varying and name not in varying:
-            out[name] = combos[0][i]  # the one value of this switch that edits something
+    loops, fixed_switches = _switch_plan(space)
+    if loops is not None:
+        for name in SRA_BOOL_PARAMS:
+            out.pop(name, None)  # both come from the trial's `loops`
+    out.update(fixed_switches)
     return out
 
 
