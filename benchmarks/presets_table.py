@@ -15,15 +15,11 @@ import shlex
 import sys
 from pathlib import Path
 
-# Run as a script, this folder comes first on sys.path, and its objectives.py (the objectives
-# benchmark) would shadow the objectives package.
-sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-
-import objectives  # noqa: E402
-from sra_search import SRAConfig  # noqa: E402
-from sra_search.bench.machine import describe  # noqa: E402
-from sra_search.models import load_model  # noqa: E402
-from sra_search.presets import Registry, read_preset  # noqa: E402
+import objectives
+from sra_search import SRAConfig
+from sra_search.bench.machine import describe
+from sra_search.models import load_model
+from sra_search.presets import Registry, read_preset
 
 
 def main() -> None:

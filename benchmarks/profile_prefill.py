@@ -14,15 +14,12 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-from pathlib import Path
 
-sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+import torch
+from torch.profiler import ProfilerActivity, profile
 
-import torch  # noqa: E402
-from torch.profiler import ProfilerActivity, profile  # noqa: E402
-
-from sra_search import SRAConfig, enable_sra, load_model  # noqa: E402
-from sra_search.bench.machine import describe  # noqa: E402
+from sra_search import SRAConfig, enable_sra, load_model
+from sra_search.bench.machine import describe
 
 
 def _self_ms(prof) -> dict[str, float]:

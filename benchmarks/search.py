@@ -40,13 +40,10 @@ sys.path.insert(0, str(REPO))
 
 
 def _reliability():
-    import importlib.util
+    """The reliability benchmark's tiny model, study file and PostgreSQL server."""
+    import benchmarks.reliability
 
-    spec = importlib.util.spec_from_file_location("sra_reliability", REPO / "benchmarks" / "reliability.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["sra_reliability"] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    return benchmarks.reliability
 
 
 class SQLCounter:
@@ -154,6 +151,7 @@ def storage_latency(url: str, n: int = 200) -> dict[str, float]:
 
     import optuna
 
+    from sra_search.search.optuna_private import trial_id
     from sra_search.search.storage import open_storage
 
     storage = open_storage(url, heartbeat_s=5, grace_s=20)
@@ -162,7 +160,7 @@ def storage_latency(url: str, n: int = 200) -> dict[str, float]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         trial = study.ask()
-    tid = trial._trial_id
+    tid = trial_id(trial)
     out = {}
     for label, fn in (("user_attr_write_ms", lambda i: storage.set_trial_user_attr(tid, "k", i)),
                       ("heartbeat_write_ms", lambda i: storage.record_heartbeat(tid))):  # fmt: skip
@@ -185,7 +183,7 @@ def sampler_cost(sizes: list[int], url: str) -> list[dict[str, Any]]:
     from optuna.trial import create_trial
 
     from sra_search.search import samplers, space
-    from sra_search.search.driver import best_feasible
+    from sra_search.search.results import best_feasible
     from sra_search.search.schema import load_study_file
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)

@@ -12,6 +12,7 @@ Three scoring modes, chosen by the task class:
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Literal
 
@@ -37,8 +38,9 @@ class Case:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
-class Task:
-    """Base class of every task. Subclasses set ``Params``, ``mode`` and implement :meth:`build_cases`."""
+class Task(ABC):
+    """Base class of every task. Subclasses set ``Params``, ``mode`` and implement :meth:`build_cases`
+    (and :meth:`score_prediction` in ``generate`` mode)."""
 
     name: ClassVar[str] = ""
     Params: ClassVar[type[TaskParams]] = TaskParams
@@ -57,6 +59,20 @@ class Task:
         """Name and every parameter (defaults included), for results and logs."""
         return {"task": self.name, "params": self.params.model_dump(mode="json")}
 
+    def params_hash(self) -> str:
+        """A short hash of every parameter (defaults included): two tasks with equal hashes make
+        the same cases."""
+        import hashlib
+        import json
+
+        blob = json.dumps(self.describe()["params"], sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:10]
+
+    def case_key(self, split: str, index: int) -> str:
+        """The stable id of case ``index`` of ``split``: ``task:params-hash:split:index``. Paired
+        comparisons match a config's outcomes with the baseline's by it."""
+        return f"{self.name}:{self.params_hash()}:{split}:{index}"
+
     # -- cases -------------------------------------------------------------------------------
     def cases(self, tokenizer, split: str = "search", n_cases: int | None = None, offset: int = 0) -> list[Case]:
         """Cases ``offset .. offset + n_cases`` of ``split``; case ``i`` is the same whatever the chunking."""
@@ -66,8 +82,9 @@ class Task:
             raise ObjectiveError(f"n_cases and offset must be >= 0 (got n_cases={n}, offset={offset})")
         return self.build_cases(tokenizer, split, range(offset, offset + n))
 
+    @abstractmethod
     def build_cases(self, tokenizer, split: str, indices: range) -> list[Case]:
-        raise NotImplementedError
+        """The cases at ``indices`` of ``split``."""
 
     def chat(self, tokenizer) -> bool:
         return use_chat(tokenizer, self.params.chat)
@@ -75,7 +92,13 @@ class Task:
     # -- scoring -----------------------------------------------------------------------------
     def score_prediction(self, case: Case, prediction: str) -> dict[str, float]:
         """Metrics of one generated answer (``generate`` mode); must contain ``main_metric``."""
-        raise NotImplementedError
+        raise ObjectiveError(f"task '{self.name}' scores no generated answers (mode '{self.mode}')")
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # A generation task without its own scoring rule would only fail at its first case.
+        if cls.mode == "generate" and cls.score_prediction is Task.score_prediction:
+            raise TypeError(f"{cls.__name__}: a task in 'generate' mode must define score_prediction")
 
     def answer_complete(self, tokenizer, token_id: int) -> bool:
         """Exact mode: does greedy decoding stop the answer with this next token?
@@ -118,13 +141,13 @@ class SyntheticTask(Task):
     Params: ClassVar[type[TaskParams]] = SyntheticParams
     mode: ClassVar[Mode] = "exact"
 
+    @abstractmethod
     def draw_gold(self, rng) -> tuple[str, Any]:
         """``(identity, gold)``: the identity decides the split, so keep it to what is asked."""
-        raise NotImplementedError
 
+    @abstractmethod
     def make_prompt(self, tokenizer, rng, gold: Any, chat: bool) -> tuple[list[int], str, dict[str, Any]]:
         """``(prompt_ids, answer_text, meta)`` for this gold; ``answer_text`` follows the prompt."""
-        raise NotImplementedError
 
     def build_cases(self, tokenizer, split: str, indices: range) -> list[Case]:
         chat = self.chat(tokenizer)
@@ -171,8 +194,13 @@ def distinct_pairs(
 class DatasetTask(Task):
     """Task over records of a data set: each record's identity fixes its split, ``seed`` its order."""
 
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        self._records: list[dict[str, Any]] | None = None  # loaded on first use
+
+    @abstractmethod
     def load_records(self) -> list[dict[str, Any]]:
-        raise NotImplementedError
+        """Every record of the data set, in file order."""
 
     def record_identity(self, record: dict[str, Any], index: int) -> str:
         """A stable id for a record: its own id field when it has one, else its content."""
@@ -185,12 +213,13 @@ class DatasetTask(Task):
         blob = json.dumps(record, sort_keys=True, ensure_ascii=False, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
+    @abstractmethod
     def make_case(self, tokenizer, record: dict[str, Any], identity: str, chat: bool) -> Case:
-        raise NotImplementedError
+        """The case of one record."""
 
     def split_records(self, split: str) -> list[tuple[str, dict[str, Any]]]:
         """``(identity, record)`` of ``split`` in seeded order."""
-        if not hasattr(self, "_records"):
+        if self._records is None:
             self._records = self.load_records()
         p = self.params
         chosen = []

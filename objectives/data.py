@@ -40,6 +40,9 @@ def _looks_like_hub_id(source: str) -> bool:
 
 
 def _load_hub(source: str, config: str | None, split: str) -> list[dict[str, Any]]:
+    from sra_search.extras import require
+
+    require("tasks", "datasets", what=f"loading the hub data set '{source}'")
     try:
         import datasets
 

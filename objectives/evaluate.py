@@ -178,6 +178,8 @@ def evaluate(
         model.train(was_training)
     wall = time.perf_counter() - t0
     final = [r for r in results if r is not None]
+    for i, r in enumerate(final):
+        r.key = task.case_key(split, offset + i)
     metrics = task.aggregate(final)
     lens = [c.prompt_tokens for c in final] or [0]
     return EvalResult(

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
 from objectives.errors import ObjectiveError
+from sra_search.validation import error_items
 
 
 class TaskParams(BaseModel):
@@ -78,11 +79,11 @@ def placement_params(name: str, what: str) -> type[PlacementParams]:
     return model
 
 
-def _describe(err: dict) -> str:
-    loc = ".".join(str(x) for x in err.get("loc", ())) or "(params)"
+def _describe(loc: str, msg: str, err: dict) -> str:
+    loc = loc or "(params)"
     if err.get("type") == "extra_forbidden":
         return f"unknown parameter '{loc}'"
-    return f"parameter '{loc}': {err.get('msg')} (got {err.get('input')!r})"
+    return f"parameter '{loc}': {msg} (got {err.get('input')!r})"
 
 
 def parse_params(model: type[TaskParams], task: str, values: dict[str, Any]) -> TaskParams:
@@ -90,6 +91,6 @@ def parse_params(model: type[TaskParams], task: str, values: dict[str, Any]) -> 
     try:
         return model(**values)
     except ValidationError as exc:
-        problems = "; ".join(_describe(e) for e in exc.errors())
+        problems = "; ".join(_describe(*item) for item in error_items(exc))
         known = ", ".join(model.model_fields)
         raise ObjectiveError(f"task '{task}': {problems} (parameters: {known})") from None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import inspect
 import pkgutil
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
@@ -21,6 +22,9 @@ def register(name: str) -> Callable[[T], T]:
     """Class decorator: make the task available as ``objectives.get(name)``."""
 
     def wrap(cls: T) -> T:
+        if inspect.isabstract(cls):
+            missing = ", ".join(sorted(cls.__abstractmethods__))  # type: ignore[attr-defined]
+            raise TypeError(f"task '{name}' ({cls.__name__}) cannot be registered: it does not define {missing}")
         if name in _TASKS and _TASKS[name] is not cls:
             raise ValueError(f"task name '{name}' is registered twice ({_TASKS[name].__name__}, {cls.__name__})")
         cls.name = name  # type: ignore[attr-defined]

@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-
-def json_safe(obj: Any) -> Any:
-    """NaN/inf floats become None so the result is valid JSON."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [json_safe(v) for v in obj]
-    return obj
+from sra_search.runtime.stats import SRASummary
+from sra_search.values import json_safe
 
 
 class CaseResult(BaseModel):
     """Score of one case. ``metrics`` may hold ``answer_nll``/``answer_tokens`` and ``ppl_nll``/``ppl_tokens``."""
 
     id: str
+    key: str = ""
+    """Stable pairing id ``task:params-hash:split:index`` (:meth:`Task.case_key`)."""
     score: float
     prompt_tokens: int
     prediction: str
@@ -46,7 +39,7 @@ class EvalResult(BaseModel):
     cases: list[CaseResult]
     prompt_tokens: dict[str, float] = Field(description="min / mean / max prompt tokens of the cases.")
     sra: dict[str, Any] | None = Field(None, description="The SRAConfig used, or None for the baseline.")
-    sra_stats: dict[str, Any] | None = None
+    sra_stats: SRASummary | None = None
     batch_size: int | None = None
     wall_time_s: float
 

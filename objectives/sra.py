@@ -1,10 +1,11 @@
-"""The one place that talks to the SRA runtime (``sra_search.enable_sra``)."""
+"""The one place that talks to the SRA runtime (:func:`sra_search.runtime.enable_sra`)."""
 
 from __future__ import annotations
 
 import contextlib
-import math
 from typing import Any, Iterator
+
+from sra_search.runtime.stats import SRAStats, SRASummary
 
 
 class SRARun:
@@ -14,7 +15,7 @@ class SRARun:
     def __init__(self, model, config) -> None:
         self.model = model
         self.config = config
-        self.stats = None
+        self.stats: SRAStats | None = None
 
     @contextlib.contextmanager
     def batch(self, prompt_len: list[int]) -> Iterator[None]:
@@ -22,7 +23,7 @@ class SRARun:
         if self.config is None:
             yield
             return
-        from sra_search import enable_sra
+        from sra_search.runtime.context import enable_sra
 
         kwargs: dict[str, Any] = {"prompt_len": list(prompt_len)}
         if self.stats is not None:
@@ -31,17 +32,8 @@ class SRARun:
             self.stats = stats
             yield
 
-    def summary(self) -> dict[str, Any] | None:
-        """JSON-safe statistics (NaN -> None), or None without SRA."""
+    def summary(self) -> SRASummary | None:
+        """What SRA did over every batch so far; ``None`` without SRA."""
         if self.config is None:
             return None
-        if self.stats is None:
-            return {"edited_rows": 0, "examined_rows": 0, "accumulated_attention_mean": None,
-                    "accumulated_attention_p95": None, "inactive_sequences": 0}  # fmt: skip
-        d = dict(self.stats.to_dict())
-        inactive = d.pop("inactive", [])
-        d["inactive_sequences"] = len(inactive)
-        reasons = sorted({i["reason"] if isinstance(i, dict) else i.reason for i in inactive})
-        if reasons:
-            d["inactive_reasons"] = reasons
-        return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in d.items()}
+        return self.stats.summary() if self.stats is not None else SRASummary()

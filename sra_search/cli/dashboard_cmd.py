@@ -17,7 +17,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Serve optuna-dashboard for the storage on http://127.0.0.1:PORT (local only; use an SSH tunnel from elsewhere)."""
         from sra_search.search.schema import StudyFileError, resolve_storage_url
-        from sra_search.search.storage import open_storage, redact
+        from sra_search.search.storage import open_storage
+        from sra_search.urls import redact_url
 
         try:
             url = resolve_storage_url(storage)
@@ -28,5 +29,5 @@ def register(app: typer.Typer) -> None:
         except ImportError:
             fail("optuna-dashboard is not installed: pip install optuna-dashboard")
         # Bound to loopback on purpose: the dashboard has no authentication and can edit studies.
-        console.print(f"optuna-dashboard for {redact(url)} on http://127.0.0.1:{port} (Ctrl-C to stop)")
+        console.print(f"optuna-dashboard for {redact_url(url)} on http://127.0.0.1:{port} (Ctrl-C to stop)")
         run_server(open_storage(url), host="127.0.0.1", port=port)

@@ -71,7 +71,7 @@ def register(app: typer.Typer) -> None:
                 t.add_column(col)
             for s_ in runs[1].stats.per_layer():
                 t.add_row(
-                    str(s_.layer), s_.loop, str(s_.rows_examined), str(s_.rows_edited),
+                    str(s_.layer), s_.loop, str(s_.examined_rows), str(s_.edited_rows),
                     f"{s_.removed_mass_mean:.3f}", f"{s_.accumulated_attention_mean:.3f}",
                     f"{s_.accumulated_attention_max:.3f}",
                 )

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
 
 from sra_search.cli.output import console, fail, print_json
+from sra_search.values import finite_or_none
 
 
 def register(app: typer.Typer) -> None:
@@ -43,12 +43,13 @@ def parse_pairs(items: list[str], what: str, commas: bool = True) -> dict[str, A
 def _config_error(exc: Exception, source: str) -> str:
     from pydantic import ValidationError
 
+    from sra_search.validation import error_items
+
     if isinstance(exc, ValidationError):
         parts = []
-        for e in exc.errors():
-            field = ".".join(str(x) for x in e["loc"]) or "(config)"
-            msg = "unknown SRA parameter" if e["type"] == "extra_forbidden" else e["msg"]
-            parts.append(f"'{field}': {msg}")
+        for field, msg, err in error_items(exc):
+            msg = "unknown SRA parameter" if err["type"] == "extra_forbidden" else msg
+            parts.append(f"'{field or '(config)'}': {msg}")
         return f"{source}: " + "; ".join(parts)
     return f"{source}: {exc}"
 
@@ -56,7 +57,7 @@ def _config_error(exc: Exception, source: str) -> str:
 def load_preset(path: Path):
     """A published preset (``schema_version`` 1: each case gets the bucket of its prompt length),
     or an :class:`SRAConfig` from a JSON file: the config itself or an object with a ``config`` key."""
-    from sra_search import SRAConfig
+    from sra_search.config import SRAConfig
     from sra_search.presets import PresetFormatError, read_preset
 
     try:
@@ -82,7 +83,7 @@ def load_preset(path: Path):
 
 def build_config(params: Optional[str], preset: Optional[Path]):
     """The SRA config of the run: ``--preset``, else the paper's public config updated by ``--params``."""
-    from sra_search import SRAConfig
+    from sra_search.config import SRAConfig
 
     if params and preset:
         fail("give either --params or --preset, not both")
@@ -98,9 +99,8 @@ def build_config(params: Optional[str], preset: Optional[Path]):
 
 
 def _fmt(x: float | None, digits: int = 3) -> str:
-    if x is None or (isinstance(x, float) and not math.isfinite(x)):
-        return "-"
-    return f"{x:.{digits}f}"
+    x = finite_or_none(x)
+    return "-" if x is None else f"{x:.{digits}f}"
 
 
 def _table(task_label: str, results: list[tuple[str, Any]], perplexity: bool):
@@ -119,19 +119,27 @@ def _table(task_label: str, results: list[tuple[str, Any]], perplexity: bool):
     table.add_column("edited rows", justify="right")
     table.add_column("time (s)", justify="right")
     for label, r in results:
-        st = r.sra_stats or {}
+        st = r.sra_stats
         delta = "" if base is None or r is base else f"{r.score - base.score:+.3f}"
         row = [label, _fmt(r.score), delta]
         if perplexity:
             row.append(_fmt(r.metrics.get("perplexity")))
         row += [
-            _fmt(st.get("accumulated_attention_mean")),
-            _fmt(st.get("accumulated_attention_p95")),
-            str(st.get("edited_rows", "-")) if st else "-",
+            _fmt(st.accumulated_attention_mean if st else None),
+            _fmt(st.accumulated_attention_p95 if st else None),
+            str(st.edited_rows) if st else "-",
             f"{r.wall_time_s:.1f}",
         ]
         table.add_row(*row)
     return table
+
+
+def _evidence(by: dict[str, Any]):
+    """The one-sided paired test of SRA against the baseline on the cases both scored."""
+    from objectives.compare import compare
+    from objectives.outcomes import Outcomes
+
+    return compare(Outcomes.of(by["sra"]), Outcomes.of(by["baseline"]), require_gain=False).evidence()
 
 
 def eval_command(
@@ -169,7 +177,7 @@ def eval_command(
     except ObjectiveError as exc:
         fail(str(exc))
 
-    from sra_search import load_model
+    from sra_search.models import load_model
 
     try:
         with console.status(f"loading {model}"):
@@ -212,6 +220,8 @@ def eval_command(
         if "baseline" in by:
             out["delta"] = by["sra"].score - by["baseline"].score
             out["changed_cases"] = objectives.PairResult(baseline=by["baseline"], sra=by["sra"]).changed_cases()
+            evidence = _evidence(by)
+            out["evidence"] = evidence.to_dict() | {"verdict": evidence.verdict()}
         print_json(out)
         return
     first = results[0][1]
@@ -224,3 +234,4 @@ def eval_command(
     if "baseline" in by:
         ch = objectives.PairResult(baseline=by["baseline"], sra=by["sra"]).changed_cases()
         console.print(f"cases SRA improved: {ch['fixed']}, worsened: {ch['broke']}")
+        console.print(f"SRA vs baseline, paired on the same cases: {_evidence(by).verdict()}", markup=False)

@@ -20,17 +20,22 @@ def export(
     storage: Optional[str] = typer.Option(None, help="Storage URL (default: each study file's, $SRA_SEARCH_STORAGE, sqlite:///sra-search.db)."),
     force: bool = typer.Option(False, help="Write a preset marked beats_baseline=false even if a bucket does not pay off."),
     min_gain: float = typer.Option(0.0, min=0, help="Smallest held-out gain over baseline that counts (0: any positive gain)."),
-    candidates: int = typer.Option(1, min=1, max=20, help="Best feasible trials per study to re-score on holdout."),
+    candidates: int = typer.Option(1, min=1, max=20, help="Best feasible trials per study to re-score on holdout (each counts in the multiple-test correction)."),
+    alpha: float = typer.Option(0.05, min=0.0001, max=0.5, help="Significance level of the gate (one-sided paired test, Holm over the buckets)."),
+    holdout_cases: int = typer.Option(150, "--holdout-cases", min=1, help="Held-out cases per bucket, spread over its lengths."),
+    n_lengths: int = typer.Option(4, "--lengths", min=1, max=16, help="Task lengths per bucket the held-out cases span (low end to high end)."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Re-score each study's best feasible trial on held-out cases next to the baseline and publish
-    a new preset version with the buckets that gain and keep their constraints."""
+    """Re-score each study's best feasible trial on held-out cases over its bucket's lengths next to
+    the baseline, and publish a new preset version with the buckets whose gain a paired test shows
+    (p <= alpha after Holm, interval above --min-gain) and that keep their constraints."""
+    from rich.markup import escape
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
     from objectives import ObjectiveError
-    from sra_search.presets.export import ExportError
-    from sra_search.presets.export import export as run
+    from sra_search.search.export import ExportError
+    from sra_search.search.export import export as run
     from sra_search.presets.store import PresetWriteError
     from sra_search.search.schema import StudyFileError
 
@@ -38,6 +43,7 @@ def export(
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console, transient=True) as bar:
             t = bar.add_task("export", total=None)
             result = run(studies, to, storage=storage, force=force, min_gain=min_gain, candidates=candidates,
+                         alpha=alpha, holdout_cases=holdout_cases, n_lengths=n_lengths,
                          progress=lambda d: bar.update(t, description=d))  # fmt: skip
     except (ExportError, StudyFileError, PresetWriteError, ObjectiveError) as e:
         fail(str(e))
@@ -60,9 +66,12 @@ def export(
             table.add_row(
                 b.study, f"{b.min_tokens}-{b.max_tokens}", str(b.trial), f(m and m.score), f(m and m.baseline_score),
                 f(m and m.delta), f(m and m.perplexity_ratio), f(m and m.accumulated_attention_mean),
-                "[green]ok[/]" if b.ok else "[red]no[/]: " + "; ".join(b.reasons),
+                "[green]ok[/]" if b.ok else "[red]no[/]: " + escape("; ".join(b.reasons)),
             )  # fmt: skip
         console.print(table)
+        for b in result.buckets:
+            if b.verdict:
+                console.print(f"{b.min_tokens}-{b.max_tokens} tokens: {b.verdict}", markup=False)
         if result.unchanged:
             console.print(f"unchanged: {result.path} (version {result.preset.version}) already records this measurement; nothing written")
         elif result.path:
@@ -70,6 +79,6 @@ def export(
             if result.ok and not result.all_ok:
                 console.print("[yellow]buckets marked 'no' are left out: prompts of those lengths run without SRA[/]")
         else:
-            console.print("[yellow]nothing written[/]: no bucket pays off on held-out cases (see above); --force records them anyway")
+            console.print("[yellow]nothing written[/]: no bucket's gain is shown on held-out cases (see above); --force records them as a finding")
     if result.path is None:
         raise typer.Exit(1)

@@ -19,9 +19,14 @@ def regress(
     tolerance: float = typer.Option(0.02, min=0, help="Allowed drop of the SRA score below the recorded one."),
     registry: Optional[str] = typer.Option(None, "--registry", help="Preset directory (default: $SRA_SEARCH_PRESETS, presets/)."),
     junit: Optional[Path] = typer.Option(None, help="Also write a JUnit XML report here."),
+    cases: Optional[int] = typer.Option(
+        None, min=1, help="Re-run at most this many recorded cases per length of a version-2 bucket (the others "
+        "keep their recorded outcomes in the paired test); default: all of them.",
+    ),  # fmt: skip
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Re-run each preset's recorded evaluation with and without SRA and compare."""
+    from rich.markup import escape
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
@@ -44,22 +49,28 @@ def regress(
         fail("no presets to check")
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console, transient=True) as bar:
         t = bar.add_task("regress", total=None)
-        results = run(chosen, tolerance, progress=lambda d: bar.update(t, description=d))
+        results = run(chosen, tolerance, progress=lambda d: bar.update(t, description=d), cases=cases)
     if junit:
         junit.write_text(junit_xml(results))
     if json_out:
         print_json({"passed": all(r.passed for r in results), "results": [r.to_dict() for r in results]})
     else:
         table = Table(title=f"regress (tolerance {tolerance})")
-        for col in ("preset", "tokens", "recorded", "now", "baseline", "ppl ratio", "acc. attn", "cases", "result"):
+        for col in ("preset", "tokens", "recorded", "now", "baseline", "ppl ratio", "acc. attn", "cases", "re-run", "result"):
             table.add_column(col)
         for r in results:
             f = lambda x: "-" if x is None else f"{x:.3f}"  # noqa: E731
             table.add_row(
                 f"{r.preset} v{r.version}", r.bucket, f(r.recorded_score), f(r.score), f(r.baseline_score),
-                f(r.perplexity_ratio), f(r.accumulated_attention_mean), str(r.n_cases),
-                "[green]pass[/]" if r.passed else "[red]FAIL[/]: " + "; ".join(r.failures),
+                f(r.perplexity_ratio), f(r.accumulated_attention_mean), str(r.n_cases), str(r.rerun_cases),
+                "[green]pass[/]" if r.passed else "[red]FAIL[/]: " + escape("; ".join(r.failures)),
             )  # fmt: skip
         console.print(table)
+        for r in results:
+            if r.verdict:
+                console.print(f"{r.preset} v{r.version} [{r.bucket}]: {r.verdict}", markup=False)
+            if r.flipped:
+                shown = ", ".join(r.flipped[:10]) + (f" (+{len(r.flipped) - 10} more)" if len(r.flipped) > 10 else "")
+                console.print(f"{r.preset} v{r.version} [{r.bucket}]: {len(r.flipped)} case(s) flipped: {shown}", markup=False)
     if not all(r.passed for r in results):
         raise typer.Exit(1)

@@ -46,11 +46,11 @@ def report(
     draw = None
     if heatmap and model_name:
         def draw(path: Path):
-            from sra_search import SRAConfig
+            from sra_search.config import SRAConfig
             from sra_search.demo import passkey_prompt
             from sra_search.models import load_model
             from sra_search.report.heatmap import attention_heatmap
-            from sra_search.search.driver import best_feasible
+            from sra_search.search.results import best_feasible
 
             best = best_feasible(st)
             cfg = SRAConfig(**best.user_attrs["sra"]) if best is not None and "sra" in best.user_attrs else SRAConfig.paper_public()

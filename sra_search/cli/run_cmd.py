@@ -24,7 +24,7 @@ def _fmt_params(params: dict[str, Any] | None) -> str:
 
 
 def _render(p: Any):
-    """One rich renderable for a :class:`~sra_search.search.driver.Progress`."""
+    """One rich renderable for a :class:`~sra_search.search.progress.Progress`."""
     from rich.console import Group
     from rich.progress_bar import ProgressBar
     from rich.text import Text
@@ -156,7 +156,11 @@ def _print_summary(s: dict[str, Any]) -> None:
             table.add_row("perplexity ratio", f"{best['perplexity_ratio']:.4f}")
         st = best.get("sra_stats") or {}
         if st:
-            table.add_row("acc. attention mean", f"{st.get('accumulated_attention_mean', float('nan')):.4f}")
+            from objectives.compare import attention_for_band
+            from sra_search.runtime.stats import SRASummary
+
+            # As the attention constraint reads it: 1.0 when SRA edited no row (rows sum to 1).
+            table.add_row("acc. attention mean", f"{attention_for_band(SRASummary.from_dict(st)):.4f}")
             if st.get("edited_share") is not None:
                 table.add_row("edited row share", f"{st['edited_share']:.4f}")
         for k, v in (best.get("params") or {}).items():

@@ -34,10 +34,10 @@ def register(app: typer.Typer) -> None:
 
             if not isinstance(exc, (sqlalchemy.exc.SQLAlchemyError, optuna_errors())):
                 raise
-            from sra_search.search.storage import redact
+            from sra_search.urls import redact_url
 
             cause = getattr(exc, "orig", None) or exc.__cause__ or exc
-            fail(f"cannot read storage {redact(url)}: {type(cause).__name__}: {' '.join(str(cause).split())[:300]}")
+            fail(f"cannot read storage {redact_url(url)}: {type(cause).__name__}: {' '.join(str(cause).split())[:300]}")
         if json_out:
             print_json(result)
             return

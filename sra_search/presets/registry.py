@@ -7,14 +7,12 @@ Malformed files are reported by :meth:`Registry.problems` and skipped, never fat
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from sra_search.config import SRAConfig
+from sra_search.presets.read import PresetFormatError, read_preset
 from sra_search.presets.schema import Preset, check_name
 from sra_search.presets.store import preset_dir, versions
 
@@ -26,10 +24,6 @@ class PresetNotFoundError(LookupError):
     """No preset for that model, task, version or prompt length."""
 
 
-class PresetFormatError(ValueError):
-    """A preset file is not a valid preset; the message names the file and the field."""
-
-
 @dataclass(frozen=True)
 class PresetRef:
     """One published preset version, as listed."""
@@ -38,27 +32,6 @@ class PresetRef:
     task: str
     version: int
     location: str
-
-
-def read_preset(path: Path) -> Preset:
-    """Parse and validate one preset file (JSON only; nothing is ever unpickled)."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise PresetFormatError(f"{path}: not readable JSON: {e}") from e
-    try:
-        # Strict: a file saying `true` where a count belongs is wrong, not the count 1.
-        preset = Preset.model_validate(data, strict=True)
-    except ValidationError as e:
-        fields = "; ".join(f"{'.'.join(map(str, err['loc'])) or '<root>'}: {err['msg']}" for err in e.errors())
-        raise PresetFormatError(f"{path}: invalid preset: {fields}") from e
-    parts = Path(path).parts
-    expected = (preset.model.name, preset.task.name, f"v{preset.version}.json")
-    if tuple(parts[-3:]) != expected:
-        raise PresetFormatError(
-            f"{path}: its model.name, task.name and version say {'/'.join(expected)}; a preset must live at that path"
-        )
-    return preset
 
 
 def default_roots() -> list[Path]:
@@ -130,7 +103,9 @@ class Registry:
 
         Presets exported with ``--force`` record configs that did *not* beat the baseline on
         held-out cases (``beats_baseline: false``); they serve as findings and regression
-        anchors, and lookups skip them unless ``include_unproven`` is set.
+        anchors, and lookups skip them unless ``include_unproven`` is set. A version-2 finding
+        (measured under the significance gate) also supersedes the versions before it: "latest"
+        then finds nothing rather than an older claim the newer measurement did not confirm.
         """
         check_name("model name", model)
         check_name("task name", task)
@@ -159,6 +134,14 @@ class Registry:
             preset = read_preset(directory / f"v{v}.json")
             if preset.beats_baseline or include_unproven:
                 return preset
+            if preset.schema_version >= 2:
+                # A finding measured under the significance gate is the newest word on this model
+                # and task: the older versions it did not confirm are not served in its place.
+                raise PresetNotFoundError(
+                    f"{model}/{task}: the latest measurement (v{v}) did not show a gain on held-out cases, so "
+                    "older versions are superseded; it is a finding, not a recommendation: pass "
+                    "include_unproven=True to use it anyway"
+                )
         raise PresetNotFoundError(
             f"{model}/{task} has only presets that do not beat their baseline (versions {available}); "
             "they are findings, not recommendations: pass include_unproven=True to use one anyway"

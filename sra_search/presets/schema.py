@@ -1,8 +1,13 @@
-"""The preset format, version 1: what a published SRA preset holds.
+"""The preset format, version 2: what a published SRA preset holds.
 
 A preset is immutable once written. Field order in the models is the order keys are
-written to disk, so diffs between versions read well. ``presets/schema/preset-v1.json``
+written to disk, so diffs between versions read well. ``presets/schema/preset-v2.json``
 is generated from :class:`Preset` (``sra-search presets schema``) and checked by a test.
+
+Version 2 adds, per bucket, the evidence behind its claim (the paired test against the
+baseline on held-out cases: n, the discordant counts, the test, p, Holm-adjusted p, interval,
+alpha), the per-case outcomes it was measured on, and the lengths the held-out cases span.
+Version 1 files stay readable; they carry no evidence.
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from sra_search.config import SRAConfig
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
 _NAME = re.compile(NAME_PATTERN)
 
@@ -93,8 +99,23 @@ class Evaluation(_Strict):
     attention_band: list[Annotated[float, Field(gt=0, le=100)]] | None = Field(
         default=[1.1, 1.4], min_length=2, max_length=2, description="Allowed [low, high] mean accumulated attention."
     )
+    lengths: list[Annotated[int, Field(ge=1, le=100_000_000)]] | None = Field(
+        default=None, max_length=64,
+        description="Task lengths the held-out cases span: n_cases cases at each (v2); None: task_params.length only.",
+    )  # fmt: skip
+    alpha: float | None = Field(default=None, gt=0, lt=1, description="Significance level of the export gate (v2).")
 
     _params = field_validator("task_params")(lambda cls, v: _finite_json(v))
+
+    def variants(self) -> list[dict[str, Any]]:
+        """The task parameters of each group of held-out cases (one per length)."""
+        if not self.lengths:
+            return [dict(self.task_params)]
+        return [{**self.task_params, "length": n} for n in self.lengths]
+
+    @property
+    def total_cases(self) -> int:
+        return self.n_cases * (len(self.lengths) if self.lengths else 1)
 
     @field_validator("attention_band")
     @classmethod
@@ -113,6 +134,42 @@ class PromptTokens(_Strict):
 
 
 Bounded = Annotated[float, Field(ge=-1e9, le=1e9)]
+Probability = Annotated[float, Field(ge=0, le=1)]
+
+
+class Evidence(_Strict):
+    """The paired test of a bucket's config against the baseline on the same held-out cases."""
+
+    test: str = Field(max_length=200, description="e.g. 'exact McNemar (sign test)', 'Wilcoxon signed-rank'.")
+    alternative: Literal["greater", "less", "two-sided"] = "greater"
+    n: int = Field(ge=0, le=10_000_000)
+    statistic: Bounded | None = None
+    p_value: Probability
+    p_adjusted: Probability = Field(description="Holm-adjusted over the buckets of the export.")
+    alpha: float = Field(gt=0, lt=1)
+    delta: Bounded | None = Field(description="Mean gain per case, oriented: positive is better.")
+    ci_low: Bounded | None = None
+    ci_high: Bounded | None = None
+    interval_level: Probability = Field(description="Coverage of [ci_low, ci_high] (0.90: a one-sided 95% bound).")
+    ci_method: str = Field(max_length=200)
+    sra_only: int | None = Field(default=None, ge=0, description="0/1 scores: cases only SRA got right.")
+    baseline_only: int | None = Field(default=None, ge=0, description="0/1 scores: cases only the baseline got right.")
+    shown: bool = Field(description="p_adjusted <= alpha and ci_low >= the minimum gain.")
+
+
+class CaseOutcomes(_Strict):
+    """Per-case scores of the held-out evaluation, paired by stable case key; ``regress`` says
+    exactly which cases flipped."""
+
+    keys: list[Annotated[str, Field(max_length=300)]] = Field(max_length=100_000)
+    sra: list[Bounded] = Field(max_length=100_000)
+    baseline: list[Bounded] = Field(max_length=100_000)
+
+    @model_validator(mode="after")
+    def _same_length(self) -> "CaseOutcomes":
+        if not len(self.keys) == len(self.sra) == len(self.baseline):
+            raise ValueError(f"keys, sra and baseline differ in length ({len(self.keys)}, {len(self.sra)}, {len(self.baseline)})")
+        return self
 
 
 class BucketMetrics(_Strict):
@@ -128,6 +185,7 @@ class BucketMetrics(_Strict):
     edited_share: float | None = Field(default=None, ge=0, le=1)
     n_cases: int = Field(ge=1, le=10_000_000)
     prompt_tokens: PromptTokens
+    evidence: Evidence | None = Field(default=None, description="The paired test (v2).")
 
 
 class LengthBucket(_Strict):
@@ -138,6 +196,7 @@ class LengthBucket(_Strict):
     config: SRAConfig
     evaluation: Evaluation
     metrics: BucketMetrics
+    outcomes: CaseOutcomes | None = Field(default=None, description="Per-case held-out outcomes (v2).")
 
     @model_validator(mode="after")
     def _range(self) -> "LengthBucket":
@@ -178,7 +237,7 @@ class Provenance(_Strict):
 class Preset(_Strict):
     """A published SRA preset: per prompt-length bucket, a config measured on held-out cases."""
 
-    schema_version: Literal[1] = Field(description="Format version; readers refuse files without it.")
+    schema_version: Literal[1, 2] = Field(description="Format version; readers refuse files without it.")
     name: str = Field(description="'<model>/<task>'.")
     version: int = Field(ge=1, le=999_999_999, description="Grows by one per (model, task); a published version never changes.")
     model: ModelIdentity
@@ -193,7 +252,7 @@ class Preset(_Strict):
     def _not_a_bool(cls, v: Any) -> Any:
         # pydantic's Literal[1] accepts `true` (True == 1); a format version is a number.
         if isinstance(v, bool):
-            raise ValueError("schema_version must be the number 1, not a boolean")
+            raise ValueError(f"schema_version must be one of the numbers {READABLE_VERSIONS}, not a boolean")
         return v
 
     @model_validator(mode="after")
@@ -207,6 +266,13 @@ class Preset(_Strict):
                     f"buckets overlap: [{a.min_tokens}, {a.max_tokens}] and [{b.min_tokens}, {b.max_tokens}]"
                 )
         for b in self.buckets:
+            if self.schema_version >= 2 and (b.metrics.evidence is None or b.outcomes is None):
+                raise ValueError(
+                    f"bucket [{b.min_tokens}, {b.max_tokens}]: a version {self.schema_version} preset records "
+                    "metrics.evidence and outcomes for every bucket"
+                )
+            if self.schema_version == 1 and (b.metrics.evidence is not None or b.outcomes is not None or b.evaluation.lengths):
+                raise ValueError("schema_version 1 has no evidence, outcomes or lengths; write schema_version 2")
             if b.config.c_s + b.config.c_e + self.model.num_layers + 3 > b.max_tokens:
                 raise ValueError(
                     f"bucket [{b.min_tokens}, {b.max_tokens}]: SRA needs c_s + c_e + L + 3 = "
@@ -218,6 +284,18 @@ class Preset(_Strict):
         """The bucket whose range holds ``prompt_tokens``, or None."""
         return next((b for b in self.buckets if b.contains(prompt_tokens)), None)
 
+    # -- the runtime's ConfigSource protocol (enable_sra(model, preset)) ---------------------
     def config_for(self, prompt_tokens: int) -> SRAConfig | None:
+        """The config of the bucket holding ``prompt_tokens``, or None (the prompt runs without SRA)."""
         b = self.bucket_for(prompt_tokens)
         return b.config if b else None
+
+    def no_config_reason(self, prompt_tokens: int) -> str:
+        ranges = ", ".join(f"[{b.min_tokens}, {b.max_tokens}]" for b in self.buckets)
+        return f"preset {self.name} v{self.version} has no bucket for {prompt_tokens} tokens ({ranges})"
+
+    def check_model(self, model: Any, *, allow_mismatch: bool = False) -> None:
+        """Refuse other weights than the preset was measured on (:class:`PresetMismatchError`)."""
+        from sra_search.presets.apply import check_preset_model  # torch only when a model is at hand
+
+        check_preset_model(model, self, allow_mismatch)

@@ -11,8 +11,9 @@ from dataclasses import asdict
 
 from fastapi import FastAPI, HTTPException, Query
 
-from sra_search import __version__
-from sra_search.presets.registry import PresetFormatError, PresetNotFoundError, Registry
+from sra_search.presets.read import PresetFormatError
+from sra_search.presets.registry import PresetNotFoundError, Registry
+from sra_search.version import __version__
 
 
 def create_app(registry: Registry) -> FastAPI:

@@ -15,6 +15,7 @@ import re
 import tempfile
 from pathlib import Path
 
+from sra_search.presets.read import PresetFormatError, read_preset
 from sra_search.presets.schema import Preset, check_name
 
 _VERSION_FILE = re.compile(r"^v([1-9][0-9]{0,8})\.json$")
@@ -56,8 +57,6 @@ def latest_if_same(preset: Preset, root: Path) -> tuple[Preset, Path] | None:
     """The latest published version of ``preset``'s model and task if it records the same
     measurement (model, task, buckets with their configs, evaluations and metrics, notes),
     else ``None``. Lets a re-run export say "unchanged" instead of adding a copy."""
-    from sra_search.presets.registry import PresetFormatError, read_preset
-
     directory = preset_dir(root, preset.model.name, preset.task.name)
     found = versions(directory)
     if not found:

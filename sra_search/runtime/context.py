@@ -12,7 +12,6 @@ implementation is set back, and the registrations are removed once no model uses
 from __future__ import annotations
 
 import threading
-import warnings
 import weakref
 from contextlib import contextmanager
 from typing import Iterator, Literal
@@ -24,11 +23,10 @@ from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
 
 from sra_search.config import SRAConfig
 from sra_search.models import check_supported
-from sra_search.presets.fingerprint import model_fingerprint
-from sra_search.presets.schema import Preset
 from sra_search.runtime.fast import fast_attention
 from sra_search.runtime.reference import reference_attention
 from sra_search.runtime.session import Session
+from sra_search.runtime.source import ConfigSource
 from sra_search.runtime.stats import SRAStats
 
 IMPL_NAME = "sra"
@@ -38,9 +36,6 @@ IMPLS = ("fast", "reference")
 _SESSIONS: "weakref.WeakKeyDictionary[torch.nn.Module, Session]" = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
 _USERS = 0
-# model -> (weights key, fingerprint): model_fingerprint reads a sample of every tensor, too slow
-# to redo on each enable_sra entry (one per batch); the key tells when the weights change.
-_FINGERPRINTS: "weakref.WeakKeyDictionary[torch.nn.Module, tuple[tuple, str]]" = weakref.WeakKeyDictionary()
 
 
 def _sdpa(*args, **kwargs):
@@ -80,14 +75,24 @@ def _register() -> None:
         _USERS += 1
 
 
+def _forget(interface: type, name: str) -> None:
+    """Undo ``interface.register(name, ...)``.
+
+    transformers has ``register`` but no unregister: registrations live in the class-wide dict
+    ``_global_mapping`` of its ``GeneralInterface``. This is the one place that touches it;
+    ``tests/runtime/test_context.py`` checks through the public ``valid_keys()`` that the name is
+    gone after ``enable_sra`` exits, so a change in transformers fails that test.
+    """
+    interface._global_mapping.pop(name, None)  # type: ignore[attr-defined]
+
+
 def _unregister() -> None:
     global _USERS
     with _LOCK:
         _USERS -= 1
         if _USERS == 0:
-            # transformers has no unregister; the global mappings are plain dicts.
-            AttentionInterface._global_mapping.pop(IMPL_NAME, None)
-            AttentionMaskInterface._global_mapping.pop(IMPL_NAME, None)
+            _forget(AttentionInterface, IMPL_NAME)
+            _forget(AttentionMaskInterface, IMPL_NAME)
 
 
 def session_of(model: torch.nn.Module) -> Session:
@@ -102,48 +107,10 @@ def _attention_modules(model: torch.nn.Module) -> list[torch.nn.Module]:
     return [m for m in model.modules() if hasattr(m, "layer_idx") and hasattr(m, "scaling")]
 
 
-class PresetMismatchError(ValueError):
-    """A preset was measured on other weights than the model it is applied to."""
-
-
-def _weights_key(model: torch.nn.Module) -> tuple:
-    """Changes when the weights do: other tensors, shapes or dtypes, or an in-place write (e.g.
-    ``load_state_dict``) bumping a tensor's version counter (inference tensors have none)."""
-    return tuple(
-        (name, t.data_ptr(), tuple(t.shape), t.dtype, None if t.is_inference() else t._version)
-        for name, t in model.state_dict().items()
-    )
-
-
-def _fingerprint(model: torch.nn.Module) -> str:
-    """:func:`model_fingerprint`, computed again only when the model's weights changed."""
-    key = _weights_key(model)
-    cached = _FINGERPRINTS.get(model)
-    if cached is not None and cached[0] == key:
-        return cached[1]
-    actual = model_fingerprint(model)
-    _FINGERPRINTS[model] = (key, actual)
-    return actual
-
-
-def _check_fingerprint(model: torch.nn.Module, preset: Preset, allow: bool) -> None:
-    actual = _fingerprint(model)
-    if actual == preset.model.fingerprint:
-        return
-    message = (
-        f"preset {preset.name} v{preset.version} was measured on {preset.model.architecture} "
-        f"{preset.model.source!r} with fingerprint {preset.model.fingerprint[:19]}..., but this model's "
-        f"fingerprint is {actual[:19]}...: other weights or config"
-    )
-    if not allow:
-        raise PresetMismatchError(message + "; pass allow_fingerprint_mismatch=True to apply it anyway")
-    warnings.warn(message + "; applying it anyway (allow_fingerprint_mismatch=True)", stacklevel=3)
-
-
 @contextmanager
 def enable_sra(
     model: torch.nn.Module,
-    config: SRAConfig | Preset,
+    config: SRAConfig | ConfigSource,
     *,
     prompt_len: int | list[int] | None = None,
     impl: Literal["fast", "reference"] = "fast",
@@ -155,17 +122,20 @@ def enable_sra(
     Args:
         model: a transformers causal LM with rotary position embeddings whose attention goes
             through transformers' attention interface (Llama, Mistral, Qwen2, ...).
-        config: the SRA parameters, or a :class:`~sra_search.presets.Preset`: each sequence then
-            uses the config of the length bucket holding its prompt length (no bucket: inactive).
+        config: the SRA parameters, or a :class:`~sra_search.runtime.source.ConfigSource` such as
+            a published preset: each sequence then uses the config the source gives for its prompt
+            length (a preset: its length bucket; none: inactive).
         prompt_len: number of real prompt tokens (an int for all batch rows or one per row).
             SRA's geometry then uses the prompt only; later positions of the forward (e.g. a
             teacher-forced answer) are not edited. ``None``: the whole input is the prompt.
         impl: ``"fast"`` (SDPA + recompute of editable rows) or ``"reference"`` (full matrix).
         stats: continue accumulating into this object instead of a new one.
-        allow_fingerprint_mismatch: apply a preset measured on other weights anyway (warns).
+        allow_fingerprint_mismatch: passed to the source's ``check_model``: apply a preset
+            measured on other weights anyway (it warns).
 
     Raises:
-        PresetMismatchError: the preset's model fingerprint differs from ``model``'s.
+        Whatever the source's ``check_model`` raises; for a preset, ``PresetMismatchError`` when
+        its model fingerprint differs.
 
     Yields:
         :class:`SRAStats`, which accumulates over every prefill inside the block
@@ -173,8 +143,10 @@ def enable_sra(
 
     On exit the model's attention implementation is restored, whatever happened inside.
     """
-    if not isinstance(config, (SRAConfig, Preset)):
-        raise TypeError(f"config must be an SRAConfig or a Preset, got {type(config).__name__}")
+    if not isinstance(config, (SRAConfig, ConfigSource)):
+        raise TypeError(
+            f"config must be an SRAConfig or a config source such as a Preset, got {type(config).__name__}"
+        )
     if impl not in IMPLS:
         raise ValueError(f"impl must be one of {IMPLS}, got {impl!r}")
     if prompt_len is not None:
@@ -182,14 +154,8 @@ def enable_sra(
         if not lens or any(not isinstance(n, int) or n < 1 for n in lens):
             raise ValueError(f"prompt_len must be a positive int or a list of them, got {prompt_len!r}")
     check_supported(model)
-    if isinstance(config, Preset):
-        _check_fingerprint(model, config, allow_fingerprint_mismatch)
-        if not config.beats_baseline:
-            warnings.warn(
-                f"preset {config.name} v{config.version} did not beat its baseline on held-out cases "
-                "(exported with --force)",
-                stacklevel=3,
-            )
+    if not isinstance(config, SRAConfig):
+        config.check_model(model, allow_mismatch=allow_fingerprint_mismatch)
     modules = _attention_modules(model)
     if not modules:
         raise ValueError(f"{type(model).__name__}: no attention layer with a layer_idx found")

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 import torch
 
 from sra_search.config import SRAConfig
-from sra_search.presets.schema import Preset
 from sra_search.runtime.geometry import LoopEdit, inactive_reason, plan_layer
 from sra_search.runtime.masks import sequence_spans
+from sra_search.runtime.source import ConfigSource
 from sra_search.runtime.stats import SRAStats
 
 
@@ -38,9 +38,10 @@ class PlannedEdit(LoopEdit):
 
 @dataclass
 class Session:
-    """One model under SRA: its config (or a preset's buckets), layer count, prompt lengths, statistics."""
+    """One model under SRA: its config (or a config source such as a preset), layer count, prompt
+    lengths, statistics."""
 
-    config: SRAConfig | Preset
+    config: SRAConfig | ConfigSource
     num_layers: int
     impl: str
     stats: SRAStats
@@ -62,13 +63,12 @@ class Session:
         return n
 
     def config_for(self, n: int) -> tuple[SRAConfig | None, str | None]:
-        """The config for a prompt of ``n`` tokens (a preset picks its length bucket), or why none."""
+        """The config for a prompt of ``n`` tokens (a source such as a preset picks it), or why none."""
         if isinstance(self.config, SRAConfig):
             return self.config, None
         cfg = self.config.config_for(n)
         if cfg is None:
-            ranges = ", ".join(f"[{b.min_tokens}, {b.max_tokens}]" for b in self.config.buckets)
-            return None, f"preset {self.config.name} v{self.config.version} has no bucket for {n} tokens ({ranges})"
+            return None, self.config.no_config_reason(n)
         return cfg, None
 
     def plan(

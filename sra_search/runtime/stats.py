@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable
 
 import torch
+
+from sra_search.values import finite_or_none
 
 LOOPS = ("inter", "outer")
 
@@ -30,11 +33,77 @@ class LayerLoopStats:
 
     layer: int
     loop: str
-    rows_examined: int
-    rows_edited: int
+    examined_rows: int
+    edited_rows: int
     removed_mass_mean: float
     accumulated_attention_mean: float
     accumulated_attention_max: float
+
+
+@dataclass(frozen=True)
+class SRASummary:
+    """What SRA did over one evaluation, in plain numbers.
+
+    The one statistics record that travels from the runtime through ``objectives`` and the
+    Ray workers to a study: ``SRAStats.summary()`` makes it, :meth:`merge` combines chunks.
+    Counts are head rows; the means are over edited rows (``None`` when none was edited).
+    """
+
+    examined_rows: int = 0
+    edited_rows: int = 0
+    accumulated_attention_mean: float | None = None
+    accumulated_attention_p95: float | None = None
+    inactive_sequences: int = 0
+    inactive_reasons: tuple[str, ...] = ()
+
+    @property
+    def edited_share(self) -> float | None:
+        """Edited over examined head rows; ``None`` when no row was examined."""
+        return self.edited_rows / self.examined_rows if self.examined_rows else None
+
+    @classmethod
+    def merge(cls, parts: Iterable["SRASummary | None"]) -> "SRASummary":
+        """Several chunks as one: the mean weighted by edited rows, the p95 approximated by the max."""
+        parts = [p for p in parts if p is not None]
+        edited = sum(p.edited_rows for p in parts)
+        weighted = sum(p.accumulated_attention_mean * p.edited_rows for p in parts
+                       if p.edited_rows and p.accumulated_attention_mean is not None)  # fmt: skip
+        p95s = [p.accumulated_attention_p95 for p in parts if p.accumulated_attention_p95 is not None]
+        reasons = sorted({r for p in parts for r in p.inactive_reasons})
+        return cls(
+            examined_rows=sum(p.examined_rows for p in parts),
+            edited_rows=edited,
+            accumulated_attention_mean=weighted / edited if edited else None,
+            accumulated_attention_p95=max(p95s) if p95s else None,
+            inactive_sequences=sum(p.inactive_sequences for p in parts),
+            inactive_reasons=tuple(reasons[:3]),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form, as trials and presets record it."""
+        return {
+            "edited_rows": self.edited_rows,
+            "examined_rows": self.examined_rows,
+            "edited_share": self.edited_share,
+            "accumulated_attention_mean": self.accumulated_attention_mean,
+            "accumulated_attention_p95": self.accumulated_attention_p95,
+            "inactive_sequences": self.inactive_sequences,
+            "inactive_reasons": list(self.inactive_reasons),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | None) -> "SRASummary | None":
+        """Read :meth:`to_dict`'s form back (also the older ``sra_stats`` dicts of stored trials)."""
+        if d is None:
+            return None
+        return cls(
+            examined_rows=int(d.get("examined_rows") or 0),
+            edited_rows=int(d.get("edited_rows") or 0),
+            accumulated_attention_mean=finite_or_none(d.get("accumulated_attention_mean")),
+            accumulated_attention_p95=finite_or_none(d.get("accumulated_attention_p95")),
+            inactive_sequences=int(d.get("inactive_sequences") or 0),
+            inactive_reasons=tuple(d.get("inactive_reasons") or ()),
+        )
 
 
 @dataclass
@@ -101,8 +170,8 @@ class SRAStats:
                 LayerLoopStats(
                     layer=layer,
                     loop=loop,
-                    rows_examined=b.examined,
-                    rows_edited=int(acc.numel()),
+                    examined_rows=b.examined,
+                    edited_rows=int(acc.numel()),
                     removed_mass_mean=_mean(_cat(b.removed)),
                     accumulated_attention_mean=_mean(acc),
                     accumulated_attention_max=float(acc.max()) if acc.numel() else math.nan,
@@ -145,25 +214,29 @@ class SRAStats:
         """Layers in which ``loop`` edited at least one row."""
         return sorted(l for (l, lp), b in self._buckets.items() if lp == loop and sum(t.numel() for t in b.accumulated))
 
+    def summary(self) -> SRASummary:
+        """Everything recorded so far as one :class:`SRASummary`."""
+        return SRASummary(
+            examined_rows=self.examined_rows,
+            edited_rows=self.edited_rows,
+            accumulated_attention_mean=finite_or_none(self.accumulated_attention_mean),
+            accumulated_attention_p95=finite_or_none(self.accumulated_attention_p95),
+            inactive_sequences=len(self.inactive),
+            inactive_reasons=tuple(sorted({i.reason for i in self.inactive}))[:3],
+        )
+
     def to_dict(self, per_layer: bool = False) -> dict:
-        """JSON-safe summary (NaN becomes ``None``)."""
-
-        def clean(x: float) -> float | None:
-            return None if isinstance(x, float) and math.isnan(x) else x
-
-        d = {
-            "forwards": self.forwards,
-            "examined_rows": self.examined_rows,
-            "edited_rows": self.edited_rows,
-            "edited_share": clean(self.edited_rows / self.examined_rows if self.examined_rows else math.nan),
-            "removed_mass_mean": clean(self.removed_mass_mean),
-            "accumulated_attention_mean": clean(self.accumulated_attention_mean),
-            "accumulated_attention_p95": clean(self.accumulated_attention_p95),
-            "accumulated_attention_max": clean(self.accumulated_attention_max),
-            "inactive": [asdict(i) for i in self.inactive],
-        }
+        """JSON-safe detail (NaN becomes ``None``): :meth:`summary` plus removed mass, max and the
+        inactive sequences (and, with ``per_layer``, one entry per layer and loop)."""
+        d = self.summary().to_dict()
+        d.update(
+            forwards=self.forwards,
+            removed_mass_mean=finite_or_none(self.removed_mass_mean),
+            accumulated_attention_max=finite_or_none(self.accumulated_attention_max),
+            inactive=[asdict(i) for i in self.inactive],
+        )
         if per_layer:
-            d["per_layer"] = [{k: clean(v) for k, v in asdict(s).items()} for s in self.per_layer()]
+            d["per_layer"] = [{k: finite_or_none(v) for k, v in asdict(s).items()} for s in self.per_layer()]
         return d
 
     def __repr__(self) -> str:

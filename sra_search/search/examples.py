@@ -1,4 +1,4 @@
-"""A tiny study file, the one the search tests and ``benchmarks/reliability.py`` run.
+"""A tiny study file, the one the search tests and ``benchmarks/reliability/`` run.
 
 :func:`tiny_study_toml` writes the TOML of a small study on a tiny model: passkey at 128
 tokens with a perplexity constraint on the harbor text of ``studies/data`` (so, in a checkout

@@ -19,6 +19,7 @@ import optuna
 from optuna.storages import RDBStorage, fail_stale_trials
 from optuna.trial import TrialState
 
+from sra_search.search.optuna_private import has_heartbeat, trial_id
 from sra_search.search.storage import RETRY
 
 log = logging.getLogger(__name__)
@@ -69,47 +70,41 @@ class DriverHeartbeat:
             pass
 
 
-def _orphans(study: optuna.Study, grace_s: float) -> list[optuna.trial.FrozenTrial]:
+def _orphans(study: optuna.Study, storage: RDBStorage, grace_s: float) -> list[optuna.trial.FrozenTrial]:
     """RUNNING trials with no heartbeat row at all, older than the grace period.
 
     A driver killed between ``ask`` and its first heartbeat leaves such a trial; Optuna's
     stale check skips trials without a heartbeat row, so they would stay RUNNING forever.
     """
-    storage = study._storage
     running = study.get_trials(deepcopy=False, states=[TrialState.RUNNING])
     now = dt.datetime.now()
     out = []
     for t in running:
         if t.datetime_start is None or (now - t.datetime_start).total_seconds() < grace_s:
             continue
-        from optuna.storages._rdb import models
-
-        backend = getattr(storage, "_backend", storage)
-        with backend.scoped_session() as session:
-            has_beat = models.TrialHeartbeatModel.where_trial_id(t._trial_id, session) is not None
-        if not has_beat:
+        if not has_heartbeat(storage, trial_id(t)):
             out.append(t)
     return out
 
 
-def recover_stale(study: optuna.Study, interval_s: float, grace_s: float, wait: bool = True) -> int:
+def recover_stale(study: optuna.Study, storage: RDBStorage, interval_s: float, grace_s: float, wait: bool = True) -> int:
     """Fail and re-enqueue the RUNNING trials of a dead driver; return how many were failed.
 
-    With ``wait``, RUNNING trials that still have a recent heartbeat are waited for up to
-    one grace period: their driver may have been killed a moment ago. Trials whose heartbeat
-    keeps being renewed belong to a live driver (PostgreSQL, several drivers) and are left alone.
+    ``storage`` is the one ``study`` was opened on. With ``wait``, RUNNING trials that still have
+    a recent heartbeat are waited for up to one grace period: their driver may have been killed a
+    moment ago. Trials whose heartbeat keeps being renewed belong to a live driver (PostgreSQL,
+    several drivers) and are left alone.
     """
-    storage = study._storage
     before = {t.number for t in study.get_trials(deepcopy=False, states=[TrialState.FAIL])}
     deadline = time.monotonic() + (grace_s + 2 * interval_s if wait else 0)
     while True:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             fail_stale_trials(study)
-        for t in _orphans(study, grace_s):
+        for t in _orphans(study, storage, grace_s):
             try:
-                if storage.set_trial_state_values(t._trial_id, state=TrialState.FAIL):
-                    RETRY(study, storage.get_trial(t._trial_id))
+                if storage.set_trial_state_values(trial_id(t), state=TrialState.FAIL):
+                    RETRY(study, storage.get_trial(trial_id(t)))
             except optuna.exceptions.UpdateFinishedTrialError:
                 pass
         running = study.get_trials(deepcopy=False, states=[TrialState.RUNNING])

@@ -6,6 +6,7 @@ Constraints are not passed here: the driver reports them with ``trial.set_constr
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Sequence
 
 import optuna
@@ -13,6 +14,8 @@ from optuna.samplers import BaseSampler, GridSampler
 from optuna.trial import FrozenTrial, TrialState
 
 from sra_search.search import space as space_mod
+from sra_search.search.optuna_private import wilcoxon_prune
+from sra_search.search.results import best_feasible
 from sra_search.search.schema import StudyFile
 
 
@@ -59,8 +62,30 @@ def make_sampler(spec: StudyFile) -> BaseSampler:
 
 
 def n_steps(spec: StudyFile) -> int:
-    """Intermediate reports per trial: one per chunk of search cases, over all tasks."""
+    """Intermediate reports per trial: one per chunk of search cases, over all tasks (not racing)."""
     return sum(-(-t.cases.search // t.chunk) for t in spec.tasks)
+
+
+class RacingPruner(optuna.pruners.BasePruner):
+    """Optuna's ``WilcoxonPruner`` paired against the racing incumbent.
+
+    The trial's intermediate values are its per-case gains over the baseline (step = case index);
+    ``WilcoxonPruner`` tests them against the same cases of a best trial and prunes at
+    ``p < p_threshold``. The best trial it is given is the incumbent of
+    :func:`~sra_search.search.results.best_feasible` (most cases, then value; feasible only), not
+    ``study.best_trial`` (value alone, which a trial of a few lucky cases can hold).
+    """
+
+    def __init__(self, p_threshold: float, n_startup_steps: int) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            self.wilcoxon = optuna.pruners.WilcoxonPruner(p_threshold=p_threshold, n_startup_steps=n_startup_steps)
+
+    def prune(self, study: optuna.Study, trial: FrozenTrial) -> bool:
+        incumbent = best_feasible(study)
+        if incumbent is None or not incumbent.intermediate_values:
+            return False
+        return wilcoxon_prune(self.wilcoxon, study, trial, incumbent)
 
 
 def make_pruner(spec: StudyFile) -> optuna.pruners.BasePruner:
@@ -68,6 +93,8 @@ def make_pruner(spec: StudyFile) -> optuna.pruners.BasePruner:
     p = spec.pruner
     if p.kind == "none" or spec.multi_objective:
         return optuna.pruners.NopPruner()
+    if (race := spec.race) is not None:
+        return RacingPruner(race.p_threshold, race.n_startup_steps)
     if p.kind == "median":
         return optuna.pruners.MedianPruner(n_startup_trials=p.n_startup_trials, n_warmup_steps=p.n_warmup_steps)
     if p.kind == "percentile":

@@ -18,11 +18,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from sra_search.config import SRAConfig
-
-SRA_FLOAT_PARAMS = ("tau_in", "tau_ou", "s_in", "s_ou", "gem_share")
-SRA_INT_PARAMS = ("c_s", "c_e")
-SRA_BOOL_PARAMS = ("inter", "outer")
-SRA_PARAMS = ("tau_in", "tau_ou", "s_in", "s_ou", "c_s", "c_e", "inter", "outer", "gem_share")
+from sra_search.search.params import SRA_BOOL_PARAMS, SRA_INT_PARAMS, SRA_PARAMS, loop_combinations
+from sra_search.search.pruner_spec import HUGE, Pruner, RacePlan, race_plan, racing_problem
+from sra_search.validation import error_location
 
 DEFAULT_STORAGE = "sqlite:///sra-search.db"
 """Used when neither ``--storage``, ``$SRA_SEARCH_STORAGE`` nor the study file names one."""
@@ -36,10 +34,6 @@ class _Strict(BaseModel):
     # strict: TOML has types, so "4" or 4.0 where a count belongs is an error, not a coercion;
     # allow_inf_nan=False: nan/inf are refused in every float field.
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
-
-
-HUGE = 1_000_000
-"""Upper bound of counts (cases, trials, chunks): beyond it a value is a typo, not a plan."""
 
 
 class ParamSpec(_Strict):
@@ -138,8 +132,6 @@ class SearchSpace(_Strict):
 
     @model_validator(mode="after")
     def _some_loop_on(self) -> "SearchSpace":
-        from sra_search.search.space import loop_combinations
-
         if not loop_combinations(self):
             raise ValueError("inter and outer are both false in every allowed value: SRA would edit nothing; "
                              "let at least one of them be true")  # fmt: skip
@@ -209,13 +201,6 @@ class Sampler(_Strict):
     population_size: int | None = Field(default=None, ge=2, le=HUGE)
 
 
-class Pruner(_Strict):
-    kind: Literal["none", "median", "percentile", "successive_halving", "hyperband"] = "median"
-    n_startup_trials: int = Field(default=4, ge=0, le=HUGE)
-    n_warmup_steps: int = Field(default=1, ge=0, le=HUGE)
-    percentile: float = Field(default=25.0, gt=0, lt=100)
-
-
 class Budget(_Strict):
     """Stop when either is reached; both count what earlier runs of the study already did."""
 
@@ -282,6 +267,14 @@ class StudyFile(_Strict):
             raise ValueError("must not be empty")
         return value
 
+    @field_validator("pruner")
+    @classmethod
+    def _can_race(cls, pruner: Pruner, info: ValidationInfo) -> Pruner:
+        problem = racing_problem(pruner, info.data)  # tasks and objective come before pruner
+        if problem:
+            raise ValueError(problem)
+        return pruner
+
     @model_validator(mode="after")
     def _consistent(self) -> "StudyFile":
         specs = self.search_space.specs()
@@ -293,8 +286,6 @@ class StudyFile(_Strict):
             raise ValueError("search_space: at least one parameter must vary (a range or choices)")
         if self.objective.perplexity_objective and self.constraints.perplexity is None:
             raise ValueError("objective.perplexity_objective needs [constraints.perplexity] (the text)")
-        if self.objective.perplexity_objective and self.sampler.kind in ("gp", "grid"):
-            pass  # both handle several objectives in Optuna 5; nothing to refuse
         return self
 
     # ----- derived values -------------------------------------------------------------
@@ -307,11 +298,17 @@ class StudyFile(_Strict):
         """Storage URL by precedence: override, study file, ``$SRA_SEARCH_STORAGE``, default."""
         return resolve_storage_url(override or self.storage.url)
 
+    @property
+    def race(self) -> RacePlan | None:
+        """The racing settings, defaults filled in (``None`` unless ``pruner.kind = "racing"``)."""
+        return race_plan(self.pruner, self.tasks[0].cases.search)
+
     def definition_hash(self) -> str:
-        """Hash of what defines the study's results (not budget, workers or storage)."""
-        keep = self.model_dump(
-            include={"model", "tasks", "search_space", "objective", "constraints", "seed", "sampler"}
-        )
+        """Hash of what defines the study's results (not budget, workers or storage). A racing
+        pruner decides which cases a trial sees, so it is part of it; the other pruners are not
+        (the hash of a study without racing is what it was before racing existed)."""
+        include = {"model", "tasks", "search_space", "objective", "constraints", "seed", "sampler"}
+        keep = self.model_dump(include=include | ({"pruner"} if self.pruner.kind == "racing" else set()))
         return hashlib.sha256(json.dumps(keep, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -375,15 +372,11 @@ def _find_line(text: str, loc: tuple[Any, ...]) -> int | None:
     return None if found is None else found + 1
 
 
-_TYPE_TAGS = {"float", "int", "bool", "str"}
-
-
 def format_validation_error(exc: ValidationError, text: str = "", source: str = "study file") -> str:
     """One line per problem: ``source:LINE: key.path: message``."""
     out = []
     for err in exc.errors():
-        # Drop pydantic's validator and union-member tags (``function-after[...]``, ``float``, ``int``).
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and (p.startswith("function-") or p in _TYPE_TAGS)))
+        loc = error_location(tuple(err["loc"]))
         path = _loc_to_path(loc) or "(top level)"
         line = _find_line(text, loc) if text else None
         where = f"{source}:{line}" if line else source

@@ -12,7 +12,8 @@ from optuna.distributions import (
 )
 
 from sra_search.config import SRAConfig
-from sra_search.search.schema import SRA_BOOL_PARAMS, SRA_INT_PARAMS, SRA_PARAMS, ParamSpec, SearchSpace
+from sra_search.search.params import SRA_BOOL_PARAMS, SRA_INT_PARAMS, SRA_PARAMS, loop_combinations
+from sra_search.search.schema import ParamSpec, SearchSpace
 
 
 # When both loop switches are searched, they are one Optuna parameter, ``loops``, over the
@@ -20,20 +21,6 @@ from sra_search.search.schema import SRA_BOOL_PARAMS, SRA_INT_PARAMS, SRA_PARAMS
 # inter = outer = false, a trial that changes nothing and only costs an evaluation.
 LOOPS = "loops"
 _LOOPS_VALUES = {"inter+outer": (True, True), "inter": (True, False), "outer": (False, True)}
-
-
-def _switch_values(space: SearchSpace, name: str) -> list[bool]:
-    spec = getattr(space, name)
-    if spec is None:
-        return [bool(getattr(SRAConfig.paper_public(), name))]
-    return [bool(v) for _, v in spec.named_values()]
-
-
-def loop_combinations(space: SearchSpace) -> list[tuple[bool, bool]]:
-    """The (inter, outer) pairs the space allows that edit something (at least one loop on)."""
-    inter, outer = (_switch_values(space, name) for name in SRA_BOOL_PARAMS)
-    pairs = [(i, o) for i in inter for o in outer]
-    return [p for p in dict.fromkeys(pairs) if p[0] or p[1]]
 
 
 def _switch_plan(space: SearchSpace) -> tuple[list[str] | None, dict[str, bool]]:
@@ -124,14 +111,23 @@ def paper_public_params(space: SearchSpace) -> dict[str, Any]:
     paper[LOOPS] = next(k for k, v in _LOOPS_VALUES.items() if v == (paper["inter"], paper["outer"]))
     out = {}
     for name, dist in distributions(space).items():
-        value = paper[name]
-        try:
-            inside = dist._contains(dist.to_internal_repr(value))
-        except ValueError:  # a categorical without that value
-            inside = False
-        if inside:
-            out[name] = value
+        if _contains(dist, paper[name]):
+            out[name] = paper[name]
     return out
+
+
+def _contains(dist: BaseDistribution, value: Any) -> bool:
+    """Whether ``dist`` can yield ``value`` (the rule of Optuna's distributions, by their public fields)."""
+    if isinstance(dist, CategoricalDistribution):
+        return value in dist.choices
+    if isinstance(dist, IntDistribution):
+        return dist.low <= value <= dist.high and (value - dist.low) % dist.step == 0
+    if isinstance(dist, FloatDistribution):
+        if dist.step is None:
+            return dist.low <= value <= dist.high
+        k = (value - dist.low) / dist.step
+        return dist.low <= value <= dist.high and abs(k - round(k)) < 1.0e-8
+    raise TypeError(f"unexpected distribution {dist!r}")
 
 
 __all__ = [

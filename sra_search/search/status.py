@@ -7,8 +7,9 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
-from sra_search.search.driver import best_feasible, pareto_feasible, trial_summary
-from sra_search.search.storage import open_storage, redact
+from sra_search.search.results import best_feasible, pareto_feasible, trial_summary
+from sra_search.search.storage import open_storage
+from sra_search.urls import redact_url
 
 
 def study_status(study: optuna.Study) -> dict[str, Any]:
@@ -47,7 +48,7 @@ def storage_status(url: str, study_name: str | None = None) -> dict[str, Any]:
     names = [s.study_name for s in optuna.study.get_all_study_summaries(storage, include_best_trial=False)]
     if study_name is not None:
         if study_name not in names:
-            raise KeyError(f"no study named '{study_name}' in {redact(url)} (studies: {', '.join(names) or 'none'})")
+            raise KeyError(f"no study named '{study_name}' in {redact_url(url)} (studies: {', '.join(names) or 'none'})")
         names = [study_name]
     studies = [study_status(optuna.load_study(study_name=n, storage=storage)) for n in names]
-    return {"storage": redact(url), "studies": studies}
+    return {"storage": redact_url(url), "studies": studies}

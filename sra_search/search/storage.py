@@ -14,6 +14,7 @@ import optuna
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import FrozenTrial, TrialState
 
+from sra_search.search.optuna_private import CACHE_BACKEND_PRIVATE_CALLS
 from sra_search.urls import redact_url
 
 log = logging.getLogger(__name__)
@@ -98,15 +99,16 @@ class _Outage:
         self.waited_s = 0.0
 
 
-# Methods Optuna (and its cache, _CachedStorage) calls on an RDBStorage; each is retried as a whole.
+# Methods Optuna calls on an RDBStorage, each retried as a whole: the public storage API, and the
+# private ones its storage cache calls (listed, and tested against Optuna, in optuna_private).
 _RETRIED = (
     "create_new_study", "delete_study", "set_study_user_attr", "set_study_system_attr", "get_study_id_from_name",
     "get_study_name_from_id", "get_study_directions", "get_study_user_attrs", "get_study_system_attrs",
-    "get_trial_user_attrs", "get_trial_system_attrs", "get_all_studies", "create_new_trial", "_create_new_trial",
-    "set_trial_param", "_set_trial_param", "get_trial_param", "set_trial_state_values", "set_trial_intermediate_value",
-    "set_trial_user_attr", "set_trial_system_attr", "get_trial_id_from_study_id_trial_number", "get_trial",
-    "get_all_trials", "_get_trials", "get_best_trial", "_get_best_trial_id", "record_heartbeat", "_get_stale_trial_ids",
-)  # fmt: skip
+    "get_trial_user_attrs", "get_trial_system_attrs", "get_all_studies", "create_new_trial", "set_trial_param",
+    "get_trial_param", "set_trial_state_values", "set_trial_intermediate_value", "set_trial_user_attr",
+    "set_trial_system_attr", "get_trial_id_from_study_id_trial_number", "get_trial", "get_all_trials",
+    "get_best_trial", "record_heartbeat",
+) + CACHE_BACKEND_PRIVATE_CALLS  # fmt: skip
 
 
 class ResilientRDBStorage(RDBStorage):
@@ -121,13 +123,12 @@ class ResilientRDBStorage(RDBStorage):
     and reports success, so a result is never recorded twice.
     """
 
-    retry_s: float = 0.0
-    _outage: _Outage
-
-    def _setup_retry(self, retry_s: float) -> None:
-        self.retry_s = float(retry_s)
+    def __init__(self, url: str, *, retry_s: float = 0.0, **kwargs: Any) -> None:
+        self.retry_s = 0.0  # connecting is retried by open_storage, which says so in its own words
         self._outage = _Outage()
         self._depth = threading.local()
+        super().__init__(url, **kwargs)
+        self.retry_s = float(retry_s)
 
     def __getstate__(self) -> dict[Any, Any]:
         state = super().__getstate__()
@@ -141,14 +142,10 @@ class ResilientRDBStorage(RDBStorage):
         self._depth = threading.local()
 
     def outage_stats(self) -> dict[str, float]:
-        if "_outage" not in self.__dict__:
-            self._setup_retry(0.0)
         o = self._outage
         return {"outages": o.outages, "retries": o.retries, "waited_s": round(o.waited_s, 3)}
 
     def _call(self, name: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        if "_outage" not in self.__dict__:
-            self._setup_retry(0.0)
         if self.retry_s <= 0:
             return fn(*args, **kwargs)
         depth = getattr(self._depth, "n", 0)
@@ -186,14 +183,14 @@ class ResilientRDBStorage(RDBStorage):
                         o.outages += 1
                         log.warning(
                             "storage %s unreachable (%s); waiting and retrying for up to %.0f s (storage.retry_s)",
-                            redact(self.url), _short(exc), self.retry_s,
+                            redact_url(self.url), _short(exc), self.retry_s,
                         )
                     elif now - o.last_said >= 60:
                         o.last_said = now
-                        log.warning("storage %s still unreachable after %.0f s; retrying", redact(self.url), now - o.since)
+                        log.warning("storage %s still unreachable after %.0f s; retrying", redact_url(self.url), now - o.since)
                 if now - start >= self.retry_s:
                     raise StorageUnavailableError(
-                        f"storage {redact(self.url)} unreachable for {now - start:.0f} s (storage.retry_s = "
+                        f"storage {redact_url(self.url)} unreachable for {now - start:.0f} s (storage.retry_s = "
                         f"{self.retry_s:g}): {_short(exc)}. Completed trials are safe; run again to resume."
                     ) from None
                 time.sleep(min(delay, max(0.0, self.retry_s - (now - start)) + 0.01))
@@ -203,7 +200,7 @@ class ResilientRDBStorage(RDBStorage):
                 with o.lock:
                     o.waited_s += time.monotonic() - start
                     if o.since is not None:
-                        log.warning("storage %s reachable again after %.1f s", redact(self.url), time.monotonic() - o.since)
+                        log.warning("storage %s reachable again after %.1f s", redact_url(self.url), time.monotonic() - o.since)
                         o.since = None
             return out
 
@@ -263,10 +260,9 @@ def open_storage(
             with warnings.catch_warnings():
                 # Heartbeats are "experimental" in Optuna; the warning would repeat on every run.
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                storage = ResilientRDBStorage(url, engine_kwargs=_engine_kwargs(url), **kwargs)
-            storage._setup_retry(retry_s)
+                storage = ResilientRDBStorage(url, engine_kwargs=_engine_kwargs(url), retry_s=retry_s, **kwargs)
             if said:
-                log.warning("storage %s reachable after %.1f s", redact(url), time.monotonic() - start)
+                log.warning("storage %s reachable after %.1f s", redact_url(url), time.monotonic() - start)
             return storage
         except (sa_exc.IntegrityError, sa_exc.ProgrammingError) as exc:
             # CREATE TABLE racing another process on an empty PostgreSQL database.
@@ -279,22 +275,15 @@ def open_storage(
             if not is_transient(exc) or waited >= retry_s:
                 if is_transient(exc) and retry_s > 0:
                     raise StorageUnavailableError(
-                        f"storage {redact(url)} unreachable for {waited:.0f} s (storage.retry_s = {retry_s:g}): {_short(exc)}"
+                        f"storage {redact_url(url)} unreachable for {waited:.0f} s (storage.retry_s = {retry_s:g}): {_short(exc)}"
                     ) from None
                 raise
             if not said:
                 said = True
                 log.warning(
                     "storage %s unreachable (%s); waiting and retrying for up to %.0f s (storage.retry_s)",
-                    redact(url), _short(exc), retry_s,
+                    redact_url(url), _short(exc), retry_s,
                 )
             time.sleep(min(delay, max(0.0, retry_s - waited) + 0.01))
             delay = min(delay * 2, 10.0)
 
-
-def study_names(storage: RDBStorage) -> list[str]:
-    return [s.study_name for s in optuna.study.get_all_study_summaries(storage, include_best_trial=False)]
-
-
-redact = redact_url
-"""The URL without its password, for logs and JSON output (one implementation: sra_search.urls)."""

@@ -1,5 +1,5 @@
 """Fixtures of the hardening tests: the shared local Ray of tests/search/conftest.py
-(``tiny_model_dir`` comes from tests/conftest.py), the scenario code of benchmarks/reliability.py, and a PostgreSQL
+(``tiny_model_dir`` comes from tests/conftest.py), the scenario code of benchmarks/reliability/, and a PostgreSQL
 server the tests start themselves (scripts/postgres.sh)."""
 
 from __future__ import annotations
@@ -21,14 +21,10 @@ ray_local = _search.ray_local
 
 @pytest.fixture(scope="session")
 def reliability():
-    """benchmarks/reliability.py as a module: the fault scenarios the tests run with small counts.
-
-    Loaded by path: putting benchmarks/ on sys.path would shadow the ``objectives`` package."""
-    spec = importlib.util.spec_from_file_location("sra_reliability", REPO / "benchmarks" / "reliability.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["sra_reliability"] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    """The ``benchmarks.reliability`` package: the fault scenarios the tests run with small counts."""
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+    return importlib.import_module("benchmarks.reliability")
 
 
 @pytest.fixture(scope="session")

@@ -21,14 +21,14 @@ runner = CliRunner()
 @pytest.fixture(autouse=True)
 def nothing_runs(monkeypatch, tmp_path):
     """A bad option must stop the command before it opens a storage or loads a model."""
-    import sra_search
+    import sra_search.models
     from sra_search.search import driver
 
     def refuse(*a, **k):
         raise AssertionError("a bad option got as far as opening the storage or loading a model")
 
     monkeypatch.setattr(driver.Driver, "open_study", refuse)
-    monkeypatch.setattr(sra_search, "load_model", refuse)
+    monkeypatch.setattr(sra_search.models, "load_model", refuse)
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("SRA_SEARCH_STORAGE", raising=False)
     monkeypatch.delenv("SRA_SEARCH_PRESETS", raising=False)

@@ -178,8 +178,16 @@ MUTATIONS: list[tuple[str, tuple, Any]] = (
 )
 
 
-def mutate(kind: str, path: tuple, value: Any) -> tuple[dict, tuple]:
-    doc = copy.deepcopy(BASE)
+# kind = "racing" takes its own keys and refuses the ranking pruners' ones: a second base for them.
+RACING = {**copy.deepcopy(BASE), "pruner": {"kind": "racing", "initial_cases": 2, "max_cases": 4, "p_threshold": 0.1,
+                                            "n_startup_steps": 2}}  # fmt: skip
+RACING_MUTATIONS: list[tuple[str, tuple, Any]] = [
+    ("set", p, bad) for p, v in _leaves(RACING) if p[0] == "pruner" for bad in _bad_values(p, v)
+] + [("unknown", ("pruner",), None)]
+
+
+def mutate(kind: str, path: tuple, value: Any, base: dict = BASE) -> tuple[dict, tuple]:
+    doc = copy.deepcopy(base)
     if kind == "set":
         _set(doc, path, value)
         return doc, path
@@ -206,6 +214,19 @@ def test_every_bad_key_is_rejected_naming_the_key(kind, path, value):
     assert names_key(msg, key), f"{kind} {path_text(key)} = {value!r}: message does not name the key:\n{msg}"
     assert msg.startswith("bad.toml"), msg
     assert "Traceback" not in msg and "pydantic" not in msg.lower()
+
+
+def test_the_racing_base_is_valid():
+    assert parse_study(to_toml(RACING), "base.toml").race.stages() == [2, 4]
+
+
+@pytest.mark.parametrize("kind,path,value", RACING_MUTATIONS, ids=lambda x: path_text(x) if isinstance(x, tuple) else None)
+def test_every_bad_racing_key_is_rejected_naming_the_key(kind, path, value):
+    doc, key = mutate(kind, path, value, RACING)
+    with pytest.raises(StudyFileError) as err:
+        parse_study(to_toml(doc), "bad.toml")
+    msg = str(err.value)
+    assert names_key(msg, key) and msg.startswith("bad.toml"), f"{path_text(key)} = {value!r}:\n{msg}"
 
 
 # ----------------------------------------------------------------------------- property-based

@@ -5,7 +5,6 @@ sets, tokenizers without a chat template. Each gives a clear message, from the o
 from __future__ import annotations
 
 import copy
-import json
 import logging
 
 import pytest
@@ -30,21 +29,25 @@ def plain_tok(tokenizer):
 def test_prompt_shorter_than_geometry_is_reported_with_the_needed_length(tiny_lm, tokenizer):
     res = objectives.evaluate(tiny_lm, tokenizer, "passkey", SHORT, task_params={"length": 96}, n_cases=2)
     st = res.sra_stats
-    assert st["edited_rows"] == 0 and st["inactive_sequences"] == 2
-    (reason,) = st["inactive_reasons"]
+    assert st.edited_rows == 0 and st.inactive_sequences == 2
+    (reason,) = st.inactive_reasons
     assert "middle region too short" in reason and "c_e=120" in reason
     assert f"needs at least {5 + 120 + tiny_lm.config.num_hidden_layers + 3} prompt tokens" in reason
 
 
 def test_worker_passes_the_reason_on_to_the_driver(tiny_model_dir):
+    import os
+    import pickle
+
+    from sra_search.search.jobs import Job
     from sra_search.search.worker import TrialWorker
 
     w = TrialWorker(tiny_model_dir, threads=1)
-    out = w.evaluate({"task": "passkey", "params": {"length": 96}, "split": "search", "offset": 0, "n_cases": 2,
-                      "batch_size": None, "sra": SHORT.model_dump()})  # fmt: skip
-    assert out["sra_stats"]["edited_rows"] == 0
-    assert "middle region too short" in out["sra_stats"]["inactive_reasons"][0]
-    json.dumps(out)  # still plain data for Ray
+    out = w.evaluate(Job("main", 0, "passkey", {"length": 96}, "search", 0, 2, None, SHORT.model_dump()))
+    assert out.pid == os.getpid() and out.outcomes.n_cases == 2
+    assert out.outcomes.stats.edited_rows == 0
+    assert "middle region too short" in out.outcomes.stats.inactive_reasons[0]
+    assert pickle.loads(pickle.dumps(out)) == out  # plain data for Ray: no tensors
 
 
 @pytest.mark.slow
@@ -107,9 +110,9 @@ def test_empty_data_sets_are_clear_errors(tiny_lm, tokenizer, tmp_path, task, pa
 
 
 def test_empty_data_set_through_eval_cli(tiny_lm, tokenizer, tmp_path, monkeypatch):
-    import sra_search
+    import sra_search.models
 
-    monkeypatch.setattr(sra_search, "load_model", lambda *a, **k: (tiny_lm, tokenizer))
+    monkeypatch.setattr(sra_search.models, "load_model", lambda *a, **k: (tiny_lm, tokenizer))
     data = tmp_path / "empty.jsonl"
     data.write_text("")
     res = runner.invoke(app, ["eval", "--task", "summarization", "-p", f"data={data}", "--cases", "1"])
@@ -127,9 +130,9 @@ def test_tokenizer_without_chat_template(tiny_lm, plain_tok):
 
 
 def test_tokenizer_without_chat_template_through_eval_cli(tiny_lm, plain_tok, monkeypatch):
-    import sra_search
+    import sra_search.models
 
-    monkeypatch.setattr(sra_search, "load_model", lambda *a, **k: (tiny_lm, plain_tok))
+    monkeypatch.setattr(sra_search.models, "load_model", lambda *a, **k: (tiny_lm, plain_tok))
     res = runner.invoke(app, ["eval", "--task", "passkey", "--length", "128", "-p", "chat=true", "--cases", "1"])
     assert res.exit_code == 2, res.output
     assert "Traceback" not in res.output and "chat" in res.output and "no chat template" in res.output

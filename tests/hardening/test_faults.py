@@ -1,4 +1,4 @@
-"""Fault figures, small counts (benchmarks/reliability.py runs the full ones for docs/reliability.md).
+"""Fault figures, small counts (``python -m benchmarks.reliability`` runs the full ones for docs/reliability.md).
 
 - the driver SIGKILLed at random moments 3 times over one study: no completed trial lost, budget met;
 - a worker killed mid-trial twice: each trial FAIL with the reason, retried once, study completes;
@@ -25,7 +25,7 @@ def test_driver_sigkilled_three_times(tmp_path, tiny_model_dir, ray_address, rel
 
 def test_worker_killed_mid_trial(tmp_path, tiny_model_dir, ray_local, reliability):
     # One kill here: on an idle machine the tiny model's trials are short and a second
-    # mid-trial moment may not come before the budget ends. benchmarks/reliability.py does 10.
+    # mid-trial moment may not come before the budget ends. benchmarks/reliability does 10.
     out = reliability.worker_kills(tmp_path, tiny_model_dir, kills=1, budget=8)
     assert out["kills"] == 1 and out["failed_with_reason_and_retried_once"] == 1
     assert out["study"]["failed"] == 1 and out["study"]["retried"] == 1

@@ -7,7 +7,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-import sra_search
+import sra_search.models
 from sra_search.cli.app import app
 
 runner = CliRunner()
@@ -21,7 +21,7 @@ def fake_model(monkeypatch, tiny_lm, tokenizer):
         loaded.append(name)
         return tiny_lm, tokenizer
 
-    monkeypatch.setattr(sra_search, "load_model", load_model, raising=False)
+    monkeypatch.setattr(sra_search.models, "load_model", load_model, raising=False)
     return loaded
 
 
@@ -39,6 +39,9 @@ def test_json_output_has_baseline_sra_and_delta(fake_model):
     assert out["baseline"]["sra_stats"] is None and out["sra"]["sra_stats"]["edited_rows"] >= 0
     assert out["delta"] == pytest.approx(out["sra"]["score"] - out["baseline"]["score"])
     assert len(out["sra"]["cases"]) == 3 and "perplexity" in out["sra"]["metrics"]
+    ev = out["evidence"]  # every claim of gain carries its paired test
+    assert ev["n"] == 3 and ev["test"].startswith("exact McNemar") and 0 <= ev["p_value"] <= 1
+    assert "n = 3" in ev["verdict"] and ("shown" in ev["verdict"])
 
 
 def test_table_output(fake_model):
@@ -46,6 +49,7 @@ def test_table_output(fake_model):
     assert res.exit_code == 0, res.output
     for word in ("baseline", "sra", "accuracy", "delta", "perplexity", "acc. attn mean", "time"):
         assert word in res.output
+    assert "paired on the same cases" in res.output and "n = 2" in res.output
 
 
 @pytest.mark.parametrize(

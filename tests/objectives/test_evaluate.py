@@ -107,8 +107,8 @@ def test_sra_statistics_and_effect(tiny_lm, tokenizer):
     pair = objectives.evaluate_pair(tiny_lm, tokenizer, task, cfg, n_cases=3)
     st = pair.sra.sra_stats
     assert pair.baseline.sra_stats is None
-    assert st["edited_rows"] > 0 and st["examined_rows"] >= st["edited_rows"]
-    assert st["accumulated_attention_mean"] > 1.0 and st["accumulated_attention_p95"] >= st["accumulated_attention_mean"] - 1e-6
+    assert st.edited_rows > 0 and st.examined_rows >= st.edited_rows
+    assert st.accumulated_attention_mean > 1.0 and st.accumulated_attention_p95 >= st.accumulated_attention_mean - 1e-6
     assert pair.sra.sra == cfg.model_dump()
     # SRA changes what the model computes (the answer likelihood moves).
     nb = [c.metrics["answer_nll"] for c in pair.baseline.cases]
@@ -119,7 +119,7 @@ def test_sra_statistics_and_effect(tiny_lm, tokenizer):
     assert [c.score for c in again.cases] == [c.score for c in pair.sra.cases]
     for a, b in zip(again.cases, pair.sra.cases):
         assert a.metrics["answer_nll"] == pytest.approx(b.metrics["answer_nll"], abs=1e-4)
-    assert again.sra_stats["edited_rows"] == st["edited_rows"]
+    assert again.sra_stats.edited_rows == st.edited_rows
 
 
 def test_generation_and_perplexity_tasks_run(tiny_lm, tokenizer, tmp_path):

@@ -53,8 +53,15 @@ def test_unknown_longbench_subset_lists_subsets():
 
 
 def test_register_adds_a_task_and_rejects_a_second_class_under_the_same_name():
+    class _Complete(SyntheticTask):
+        def draw_gold(self, rng):
+            return str(rng.random()), "x"
+
+        def make_prompt(self, tokenizer, rng, gold, chat):
+            return [1, 2, 3], " x", {}
+
     @register("_test_task")
-    class _Mine(SyntheticTask):
+    class _Mine(_Complete):
         pass
 
     try:
@@ -63,8 +70,27 @@ def test_register_adds_a_task_and_rejects_a_second_class_under_the_same_name():
         with pytest.raises(ValueError, match="registered twice"):
 
             @register("_test_task")
-            class _Other(SyntheticTask):
+            class _Other(_Complete):
                 pass
 
     finally:
         _TASKS.pop("_test_task", None)
+
+
+def test_a_task_that_leaves_an_abstract_method_undefined_is_refused_at_registration():
+    with pytest.raises(TypeError, match="does not define draw_gold, make_prompt"):
+
+        @register("_incomplete_task")
+        class _Half(SyntheticTask):
+            pass
+
+    assert "_incomplete_task" not in objectives.names()
+
+
+def test_a_generation_task_without_a_scoring_rule_is_refused():
+    from objectives.base import DatasetTask
+
+    with pytest.raises(TypeError, match="must define score_prediction"):
+
+        class _NoScore(DatasetTask):
+            mode = "generate"

@@ -34,7 +34,7 @@ def test_round_trip_and_fixed_key_order(tmp_path):
 
 
 def test_checked_in_json_schema_is_generated_from_the_model():
-    on_disk = json.loads((ROOT / "presets/schema/preset-v1.json").read_text())
+    on_disk = json.loads((ROOT / "presets/schema/preset-v2.json").read_text())
     assert on_disk == Preset.model_json_schema()
 
 
@@ -170,3 +170,48 @@ def test_presets_that_do_not_beat_baseline_are_skipped_by_lookups(tmp_path):
     publish(make_preset(beats_baseline=False), only_forced)
     with pytest.raises(PresetNotFoundError, match="findings, not recommendations"):
         Registry(only_forced).resolve("tiny-llama", "passkey", 50)
+
+
+def _v2(p, *, shown: bool, **kw):
+    """``p`` as a version-2 preset: every bucket with its evidence and per-case outcomes."""
+    from sra_search.presets.schema import CaseOutcomes, Evidence
+
+    buckets = []
+    for b in p.buckets:
+        ev = Evidence(test="exact McNemar (sign test)", n=8, statistic=3, p_value=0.02 if shown else 0.5,
+                      p_adjusted=0.04 if shown else 1.0, alpha=0.05, delta=0.1, ci_low=0.01 if shown else -0.2,
+                      ci_high=0.3, interval_level=0.9, ci_method="BCa bootstrap", sra_only=3, baseline_only=0,
+                      shown=shown)  # fmt: skip
+        outcomes = CaseOutcomes(keys=[f"passkey:x:holdout:{i}" for i in range(8)], sra=[1.0] * 8, baseline=[0.0] * 8)
+        buckets.append(b.model_copy(update={"metrics": b.metrics.model_copy(update={"evidence": ev}), "outcomes": outcomes}))
+    return Preset.model_validate({**p.model_dump(), "schema_version": 2, "buckets": [b.model_dump() for b in buckets], **kw})
+
+
+def test_version_2_records_evidence_and_outcomes_and_version_1_stays_readable(tmp_path):
+    v2 = _v2(make_preset(), shown=True)
+    _, path = publish(v2, tmp_path)
+    again = read_preset(path)
+    assert again.schema_version == 2 and again.buckets[0].metrics.evidence.shown and len(again.buckets[0].outcomes.keys) == 8
+    data = v2.model_dump(mode="json")
+    data["buckets"][0]["outcomes"] = None
+    with pytest.raises(ValidationError, match="records metrics.evidence and outcomes"):
+        Preset.model_validate(data)
+    v1 = make_preset().model_dump(mode="json")
+    v1["buckets"][0]["metrics"]["evidence"] = v2.buckets[0].metrics.evidence.model_dump(mode="json")
+    with pytest.raises(ValidationError, match="schema_version 1 has no evidence"):
+        Preset.model_validate(v1)
+    with pytest.raises(ValidationError, match="differ in length"):
+        Preset.model_validate({**data, "buckets": [{**data["buckets"][1], "outcomes": {"keys": ["a"], "sra": [], "baseline": []}}]})
+    assert Registry(ROOT / "presets").get("smollm2-135m", "passkey").schema_version in (1, 2)  # shipped files read
+
+
+def test_a_gated_finding_supersedes_the_older_versions(tmp_path):
+    publish(make_preset(notes="old claim"), tmp_path)  # version 1 format, 8 cases
+    publish(_v2(make_preset(), shown=False, beats_baseline=False, notes="re-measured: not shown"), tmp_path)
+    reg = Registry(tmp_path)
+    with pytest.raises(PresetNotFoundError, match="older versions are superseded"):
+        reg.get("tiny-llama", "passkey")
+    assert reg.get("tiny-llama", "passkey", include_unproven=True).notes == "re-measured: not shown"
+    assert reg.get("tiny-llama", "passkey", 1).notes == "old claim"  # still there when asked for by number
+    publish(_v2(make_preset(), shown=True, notes="shown"), tmp_path)
+    assert reg.get("tiny-llama", "passkey").notes == "shown"

@@ -8,8 +8,7 @@ from objectives.forward import left_pad
 from sra_search import enable_sra
 from sra_search.presets import Registry, model_fingerprint, publish
 from sra_search.presets.server import create_app
-from sra_search.runtime import context
-from sra_search.runtime.context import PresetMismatchError
+from sra_search.presets import PresetMismatchError, apply
 from tests.conftest import tiny_model
 from tests.presets.conftest import LONG, SHORT, make_preset
 
@@ -62,8 +61,8 @@ def test_fingerprint_mismatch_is_refused_unless_overridden(preset_for_llama):
 def test_fingerprint_is_computed_once_per_model_until_its_weights_change(monkeypatch, preset_for_llama):
     model = tiny_model("llama")  # the preset's weights, in a model not seen before
     calls = []
-    real = context.model_fingerprint
-    monkeypatch.setattr(context, "model_fingerprint", lambda m: calls.append(m) or real(m))
+    real = apply.model_fingerprint
+    monkeypatch.setattr(apply, "model_fingerprint", lambda m: calls.append(m) or real(m))
     for _ in range(2):
         with enable_sra(model, preset_for_llama):
             pass
@@ -104,3 +103,41 @@ def test_fingerprint_samples_large_tensors_within_bounds():
     model.config = type("C", (), {"to_dict": lambda self: {"vocab_size": 49152}})()
     fp = model_fingerprint(model)
     assert fp.startswith("sha256:") and fp == model_fingerprint(model)
+
+
+def test_a_preset_is_a_runtime_config_source(preset_for_llama):
+    """The runtime sees a preset only through its ConfigSource protocol (no preset import there)."""
+    from sra_search.runtime import ConfigSource
+
+    assert isinstance(preset_for_llama, ConfigSource)
+    b = preset_for_llama.buckets[0]
+    assert preset_for_llama.config_for(b.min_tokens) == b.config
+    assert "no bucket for 0 tokens" in preset_for_llama.no_config_reason(0)
+
+
+def test_any_config_source_drives_the_runtime():
+    """A source that is not a preset: its check runs on entry, its configs per prompt length apply."""
+    from sra_search.config import SRAConfig
+
+    cfg = SRAConfig(tau_in=0.5, tau_ou=0.5, s_in=2.0, s_ou=2.0, c_s=2, c_e=8)
+
+    class LongOnly:
+        checked = []
+
+        def config_for(self, n):
+            return cfg if n >= 64 else None
+
+        def no_config_reason(self, n):
+            return f"only long prompts, not {n}"
+
+        def check_model(self, model, *, allow_mismatch=False):
+            self.checked.append(allow_mismatch)
+
+    model = tiny_model("llama")
+    src = LongOnly()
+    with torch.no_grad(), enable_sra(model, src) as stats:
+        model(_seq(40, 0)[None])
+        model(_seq(80, 1)[None])
+    assert src.checked == [False]
+    assert [i.reason for i in stats.inactive] == ["only long prompts, not 40"]
+    assert stats.edited_rows > 0

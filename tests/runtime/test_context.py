@@ -13,7 +13,8 @@ CFG = SRAConfig(tau_in=1.0, tau_ou=1.0, s_in=3.0, s_ou=2.5, c_s=2, c_e=8)
 
 
 def _registered() -> bool:
-    return "sra" in AttentionInterface._global_mapping or "sra" in AttentionMaskInterface._global_mapping
+    # Public views only: a fresh interface instance lists the class-wide registrations.
+    return "sra" in AttentionInterface().valid_keys() or "sra" in AttentionMaskInterface().valid_keys()
 
 
 def test_exit_restores_the_model_even_after_an_error():

@@ -111,7 +111,7 @@ def test_attention_layer_by_hand(impl):
         for j in range(N):
             assert out[i, j].item() == pytest.approx(expected[i, j].item(), abs=1e-6), (i, j)
     (layer,) = stats.per_layer()
-    assert (layer.layer, layer.loop, layer.rows_examined, layer.rows_edited) == (0, "inter", 2, 1)
+    assert (layer.layer, layer.loop, layer.examined_rows, layer.edited_rows) == (0, "inter", 2, 1)
     assert layer.removed_mass_mean == pytest.approx(0.09, abs=1e-6)
     assert layer.accumulated_attention_max == pytest.approx(1.09, abs=1e-6)
     assert not math.isnan(stats.accumulated_attention_mean)

@@ -64,3 +64,28 @@ def test_status_and_run_errors(tmp_path):
     unknown.write_text(bad.read_text().replace("low = 3.0", "low = 0.5").replace('name = "passkey"', 'name = "paskey"'))
     res = runner.invoke(app, ["run", str(unknown)])
     assert res.exit_code == 2 and "tasks[0]" in res.output and "passkey" in res.output
+
+
+def test_run_summary_prints_trials_recorded_before_and_after_sra_summary():
+    """``sra_stats`` of trials stored before SRASummary (mean 1.0 when nothing was edited) and after
+    (mean None): the run summary prints both, the attention as the constraint reads it."""
+    from sra_search.cli import output
+    from sra_search.cli.run_cmd import _print_summary
+    from sra_search.runtime.stats import SRASummary
+
+    old = {"edited_rows": 0, "examined_rows": None, "edited_share": None, "accumulated_attention_mean": 1.0,
+           "accumulated_attention_p95": None}  # fmt: skip
+    new = SRASummary(examined_rows=40).to_dict()
+    for stats in (old, new):
+        summary = {
+            "study": "s", "model": "m", "objective": "passkey score", "storage": "sqlite:///x.db",
+            "trials": {"complete": 1, "pruned": 0, "fail": 0, "waiting": 0}, "new_trials_done": 1, "elapsed_s": 3.0,
+            "best": {"number": 0, "value": 0.5, "task_scores": {"passkey": 0.5}, "perplexity_ratio": None,
+                     "sra_stats": stats, "params": {"tau_in": 0.5}},
+            "holdout": None,
+        }  # fmt: skip
+        with output.console.capture() as cap:
+            _print_summary(summary)
+        text = cap.get()
+        assert "acc. attention mean" in text and "1.0000" in text, text
+    assert "edited row share" in text and "0.0000" in text  # 40 rows examined, none edited

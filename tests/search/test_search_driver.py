@@ -9,6 +9,8 @@ import pytest
 from optuna.trial import TrialState
 from typer.testing import CliRunner
 
+from objectives.compare import attention_for_band
+from sra_search.runtime.stats import SRASummary
 from sra_search.search.driver import Driver, RunOptions, best_feasible
 from sra_search.search.schema import load_study_file
 
@@ -40,6 +42,10 @@ def test_study_completes_with_two_workers_in_sqlite(tiny_model_dir, ray_local, w
         assert t.user_attrs["perplexity_ratio"] > 0
         assert t.user_attrs["eval_s"] <= t.user_attrs["wall_s"] + 1e-6
         assert len(t.intermediate_values) == 2  # 4 search cases in chunks of 2
+        # Per-case outcomes: one attr per trial, keys implied by task:params-hash:split and the offset.
+        (rec,) = t.user_attrs["outcomes"].values()
+        assert rec["key"].startswith("passkey:") and rec["key"].endswith(":search") and rec["offset"] == 0
+        assert len(rec["scores"]) == 4 and "racing" not in t.user_attrs
     # The baseline was measured once and cached in the study; the holdout re-scored the best.
     baselines = {k: v for k, v in study.user_attrs.items() if k.startswith("baseline:")}
     assert any(k.startswith("baseline:passkey:search") for k in baselines)
@@ -48,6 +54,12 @@ def test_study_completes_with_two_workers_in_sqlite(tiny_model_dir, ray_local, w
     best = best_feasible(study)
     assert best is not None and summary["best"]["number"] == best.number
     assert summary["holdout"]["trial"] == best.number and summary["holdout"]["tasks"]["passkey"]["n_cases"] == 2
+    # Baselines keep their case keys; the holdout keeps its per-case scores and the paired evidence.
+    search_base = next(v for k, v in baselines.items() if k.startswith("baseline:passkey:search"))
+    assert search_base["case_keys"] == [f"{rec['key']}:{i}" for i in range(4)]
+    held = summary["holdout"]
+    assert held["outcomes"]["passkey"]["key"].endswith(":holdout") and len(held["outcomes"]["passkey"]["scores"]) == 2
+    assert held["tasks"]["passkey"]["evidence"]["n"] == 2 and "n = 2" in held["tasks"]["passkey"]["verdict"]
     # Progress went through the phases, with two workers.
     phases = [p.phase for p in seen]
     assert "baseline" in phases and "trials" in phases and phases[-1] == "done"
@@ -96,7 +108,7 @@ def test_constraints_are_enforced(tiny_model_dir, ray_local, write_study, study_
         feasible = all(v <= 0 for v in t.constraints.values())
         # Recomputed from the recorded numbers: the stored constraint values are the real ones.
         assert t.constraints["perplexity_ratio"] == pytest.approx(t.user_attrs["perplexity_ratio"] - 1.0000001)
-        att = t.user_attrs["sra_stats"]["accumulated_attention_mean"]
+        att = attention_for_band(SRASummary.from_dict(t.user_attrs["sra_stats"]))  # 1.0 when nothing was edited
         assert t.constraints["attention_low"] == pytest.approx(1.1 - att)
         if t.user_attrs["perplexity_ratio"] > 1.0000001:
             assert not feasible

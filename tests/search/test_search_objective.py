@@ -8,7 +8,8 @@ import optuna
 import pytest
 
 from sra_search.search import objective as obj
-from sra_search.search.driver import best_feasible
+from sra_search.runtime.stats import SRASummary
+from sra_search.search.results import best_feasible
 from sra_search.search.schema import AttentionConstraint, Constraints, PerplexityConstraint
 
 
@@ -21,21 +22,27 @@ def test_task_value_delta_and_direction():
     assert obj.combine([(1.0, 0.5), (3.0, 1.0)]) == pytest.approx(0.875)
 
 
-def test_stats_total_weights_by_edited_rows():
-    st = obj.SraStatsTotal()
-    st.add({"edited_rows": 10, "examined_rows": 100, "accumulated_attention_mean": 1.2, "accumulated_attention_p95": 1.3})
-    st.add({"edited_rows": 30, "examined_rows": 100, "accumulated_attention_mean": 1.4, "accumulated_attention_p95": 1.6})
-    st.add({"edited_rows": 0, "examined_rows": 50, "accumulated_attention_mean": None})
-    assert st.attention_mean == pytest.approx((12 + 42) / 40)
+def test_chunk_stats_merge_weights_by_edited_rows():
+    parts = [
+        SRASummary(edited_rows=10, examined_rows=100, accumulated_attention_mean=1.2, accumulated_attention_p95=1.3),
+        SRASummary(edited_rows=30, examined_rows=100, accumulated_attention_mean=1.4, accumulated_attention_p95=1.6),
+        SRASummary(edited_rows=0, examined_rows=50),
+        None,  # a chunk without statistics adds nothing
+    ]
+    st = SRASummary.merge(parts)
+    assert st.accumulated_attention_mean == pytest.approx((12 + 42) / 40)
     assert st.edited_share == pytest.approx(40 / 250)
-    assert st.p95 == 1.6
-    assert obj.SraStatsTotal().attention_mean == 1.0  # nothing edited: rows sum to 1
+    assert st.accumulated_attention_p95 == 1.6
+    # Nothing edited: the attention constraint reads 1.0 (rows sum to 1).
+    c = Constraints(attention=AttentionConstraint())
+    vals = obj.constraint_values(c, perplexity_ratio=None, stats=SRASummary.merge([]))
+    assert vals["attention_low"] == pytest.approx(1.1 - 1.0) and vals["attention_high"] == pytest.approx(1.0 - 1.4)
+    assert obj.constraint_values(c, perplexity_ratio=None, stats=None) == vals
 
 
 def test_constraint_values():
     c = Constraints(perplexity=PerplexityConstraint(max_ratio=1.1, params={}), attention=AttentionConstraint(), min_edited_share=0.2)
-    st = obj.SraStatsTotal()
-    st.add({"edited_rows": 5, "examined_rows": 10, "accumulated_attention_mean": 1.5})
+    st = SRASummary.merge([SRASummary(edited_rows=5, examined_rows=10, accumulated_attention_mean=1.5)])
     vals = obj.constraint_values(c, perplexity_ratio=1.05, stats=st)
     assert vals["perplexity_ratio"] == pytest.approx(-0.05)
     assert vals["attention_low"] == pytest.approx(1.1 - 1.5)
@@ -43,6 +50,17 @@ def test_constraint_values():
     assert vals["edited_share"] == pytest.approx(0.2 - 0.5)
     assert not obj.is_feasible(vals)
     assert obj.constraint_values(c, perplexity_ratio=math.inf, stats=st)["perplexity_ratio"] > 1e5
+
+
+def test_trial_stats_record_reads_back_and_old_records_still_read():
+    st = SRASummary.merge([SRASummary(edited_rows=5, examined_rows=10, accumulated_attention_mean=1.5,
+                                      inactive_sequences=1, inactive_reasons=("too short",))])  # fmt: skip
+    assert SRASummary.from_dict(st.to_dict()) == st
+    # A trial recorded before SRASummary (SraStatsTotal.to_dict): same numbers, no inactive fields.
+    old = {"edited_rows": 0, "examined_rows": None, "edited_share": None, "accumulated_attention_mean": 1.0,
+           "accumulated_attention_p95": None}  # fmt: skip
+    back = SRASummary.from_dict(old)
+    assert back.edited_rows == 0 and back.examined_rows == 0 and back.edited_share is None
 
 
 def test_infeasible_trial_is_never_best_with_set_constraint():
@@ -84,10 +102,9 @@ def test_retry_once_keeps_params_not_results():
 
 def test_min_edited_share_with_nothing_examined_is_infeasible_not_an_error():
     # Both loops off (or every prompt too short): no row examined, so nothing edited.
-    from sra_search.search.objective import SraStatsTotal, constraint_values
+    from sra_search.search.objective import constraint_values
     from sra_search.search.schema import Constraints
 
-    stats = SraStatsTotal()
-    stats.add({"edited_rows": 0, "examined_rows": 0, "accumulated_attention_mean": None})
+    stats = SRASummary.merge([SRASummary(edited_rows=0, examined_rows=0)])
     out = constraint_values(Constraints(min_edited_share=0.01, attention=None), perplexity_ratio=None, stats=stats)
     assert out == {"edited_share": 0.01}

@@ -1,7 +1,7 @@
 """Cases per second of ``passkey`` scored teacher-forced (one forward per case) versus with
 ``model.generate`` (greedy, as many new tokens as the answer plus one), in the same run.
 
-    PYTHONPATH=. .venv/bin/python benchmarks/objectives.py --length 1024 --cases 8 --repeats 2
+    PYTHONPATH=. .venv/bin/python benchmarks/scoring.py --length 1024 --cases 8 --repeats 2
 
 ``--keys`` lists the pass keys measured, each in the same run: ``digits`` (the task's default,
 a 5-digit number, ~6 answer tokens) and ``words:N`` (N words mixing numbers and rare

@@ -1,0 +1,214 @@
+"""The Ray worker pool: one actor per slot, each holding the model; deaths, probes and restarts.
+
+The driver gives a slot one job at a time in its trial loop (:meth:`WorkerPool.submit`) and
+runs the baseline and holdout jobs over all slots at once (:meth:`WorkerPool.map`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from sra_search.search.jobs import ChunkResult, Job
+from sra_search.search.schema import StudyFile
+
+log = logging.getLogger(__name__)
+
+
+class WorkerSetupError(RuntimeError):
+    """Workers could not start (model load failed, or the cluster lacks the resources)."""
+
+
+class EvaluationError(RuntimeError):
+    """A baseline or holdout evaluation raised on a worker (a task or model problem, not a trial's)."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The line of an exception's message that names the cause (at most 300 characters)."""
+    text = str(exc).strip() or type(exc).__name__
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    # Ray's messages start with a generic header; the last line usually names the cause.
+    return (lines[-1] if len(lines) > 1 else lines[0])[:300]
+
+
+@dataclass
+class Slot:
+    """One worker actor and what the driver knows about it."""
+
+    index: int
+    actor: Any
+    deaths: int = 0
+    pid: int | None = None
+    busy: bool = False
+    ready: bool = True  # False from a death until a probe (``info``) answers from the restarted actor
+    probe_after: float = 0.0
+
+
+class WorkerPool:
+    """``n_workers`` :class:`~sra_search.search.worker.TrialWorker` actors for one study's model."""
+
+    def __init__(self, spec: StudyFile, n_workers: int, ray_address: str | None = None) -> None:
+        self.spec = spec
+        self.n_workers = n_workers
+        self.address = ray_address or spec.workers.address
+        self.slots: list[Slot] = []
+        self.stats: list[dict[str, Any]] = []
+        """Per-worker counters (model loads, chunks, load time) read by :meth:`stop`."""
+        self._actor_cls: Any = None
+        w = spec.workers
+        self._threads = max(1, int(w.cpus)) if w.cpus else None
+
+    def describe(self) -> list[dict[str, Any]]:
+        """The slots for progress displays."""
+        return [{"slot": s.index, "pid": s.pid, "deaths": s.deaths, "busy": s.busy} for s in self.slots]
+
+    def start(self) -> None:
+        """Start Ray if needed and the actors; wait until every actor has loaded the model."""
+        import ray
+
+        from sra_search.search.worker import make_actor_class
+
+        w = self.spec.workers
+        if not ray.is_initialized():
+            # log_to_driver off: worker prints would interleave with the progress display and --json.
+            ray.init(
+                address=self.address,
+                include_dashboard=False,
+                log_to_driver=bool(os.environ.get("SRA_SEARCH_RAY_LOGS")),
+                logging_level=logging.WARNING,
+            )
+        if self.address is None:
+            # A local cluster cannot grow: refuse a request that would leave actors pending forever.
+            res = ray.cluster_resources()
+            need_cpu, need_gpu = self.n_workers * w.cpus, self.n_workers * w.gpus
+            if need_cpu > res.get("CPU", 0) + 1e-9 or need_gpu > res.get("GPU", 0) + 1e-9:
+                raise WorkerSetupError(
+                    f"{self.n_workers} workers x (cpus={w.cpus}, gpus={w.gpus}) need {need_cpu:g} CPUs and "
+                    f"{need_gpu:g} GPUs; this Ray has {res.get('CPU', 0):g} CPUs and {res.get('GPU', 0):g} GPUs "
+                    "(lower --workers or workers.cpus, or give workers.address of a cluster)"
+                )
+        self._actor_cls = make_actor_class(w.cpus, w.gpus, w.max_restarts)
+        self.slots = [Slot(i, self._spawn()) for i in range(self.n_workers)]
+        try:
+            infos = ray.get([s.actor.info.remote() for s in self.slots])
+        except (ray.exceptions.RayActorError, ray.exceptions.RayTaskError) as exc:
+            cause = getattr(exc, "cause", None) or exc
+            raise WorkerSetupError(f"workers could not load model '{self.spec.model}': {first_line(cause)}") from None
+        for s, info in zip(self.slots, infos):
+            s.pid = info["pid"]
+
+    def _spawn(self) -> Any:
+        return self._actor_cls.remote(self.spec.model, self._threads, trust_remote_code=self.spec.trust_remote_code)
+
+    def on_death(self, slot: Slot) -> None:
+        """Ray restarts a dead actor (``max_restarts``); until it answers a probe it gets no work."""
+        slot.deaths += 1
+        slot.ready, slot.busy = False, False
+        slot.probe_after = 0.0
+        if slot.deaths > self.spec.workers.max_restarts:
+            self._new_actor(slot)
+
+    def _new_actor(self, slot: Slot) -> None:
+        """Past Ray's restarts (or once it reports the actor dead for good): a fresh actor."""
+        import ray
+
+        try:
+            ray.kill(slot.actor, no_restart=True)
+        except Exception:
+            pass
+        slot.actor = self._spawn()
+        slot.deaths = 0
+
+    def submit(self, slot: Slot, job: Job) -> Any:
+        """Start ``job`` on ``slot``'s actor; returns the Ray reference of its :class:`ChunkResult`."""
+        return slot.actor.evaluate.remote(job)
+
+    def probe(self, slot: Slot) -> Any:
+        """Ask a restarted actor who it is; returns the reference to hand to :meth:`on_probe`."""
+        return slot.actor.info.remote()
+
+    def on_probe(self, slot: Slot, ref: Any) -> None:
+        import ray
+
+        try:
+            slot.pid = ray.get(ref)["pid"]
+            slot.ready = True
+        except ray.exceptions.ActorUnavailableError:
+            slot.probe_after = time.monotonic() + 1.0  # still restarting: ask again in a second
+        except ray.exceptions.RayActorError:
+            self._new_actor(slot)  # dead for good
+            slot.probe_after = 0.0
+
+    def await_ready(self, slot: Slot, timeout: float = 900.0) -> None:
+        """Blocking version of the probe, for the baseline and holdout phases."""
+        import ray
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                slot.pid = ray.get(slot.actor.info.remote())["pid"]
+                slot.ready = True
+                return
+            except ray.exceptions.ActorUnavailableError:
+                time.sleep(1.0)
+            except ray.exceptions.RayActorError:
+                self._new_actor(slot)
+        raise WorkerSetupError(f"worker {slot.index} did not come back within {timeout:.0f} s")
+
+    def map(self, jobs: list[Job], tick: Callable[[], None] = lambda: None) -> list[ChunkResult]:
+        """Run ``jobs`` over all slots, results in job order; a job whose worker dies is retried
+        (up to 3 tries). ``tick`` is called about once a second (progress displays)."""
+        import ray
+
+        results: list[ChunkResult | None] = [None] * len(jobs)
+        queue = list(range(len(jobs)))
+        tries = [0] * len(jobs)
+        pending: dict[Any, tuple[int, Slot]] = {}
+        free = list(self.slots)
+        while queue or pending:
+            while queue and free:
+                i, slot = queue.pop(0), free.pop(0)
+                pending[self.submit(slot, jobs[i])] = (i, slot)
+            ready, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
+            tick()
+            for ref in ready:
+                i, slot = pending.pop(ref)
+                try:
+                    got = ray.get(ref)
+                    results[i] = got
+                    slot.pid = got.pid
+                except ray.exceptions.RayTaskError as exc:
+                    cause = getattr(exc, "cause", None) or exc
+                    raise EvaluationError(
+                        f"task '{jobs[i].task}' failed on a worker: {type(cause).__name__}: {first_line(cause)}"
+                    ) from None
+                except ray.exceptions.RayActorError as exc:
+                    tries[i] += 1
+                    if tries[i] > 2:
+                        raise WorkerSetupError(f"a worker died 3 times on the same job: {first_line(exc)}") from None
+                    log.warning("worker %d died during %s: %s; retrying", slot.index, jobs[i].task, first_line(exc))
+                    self.on_death(slot)
+                    self.await_ready(slot)
+                    queue.insert(0, i)
+                free.append(slot)
+        return results  # type: ignore[return-value]
+
+    def stop(self) -> None:
+        """Read each ready worker's counters into :attr:`stats`, then end every actor."""
+        import ray
+
+        try:
+            refs = [s.actor.info.remote() for s in self.slots if s.ready]
+            ready, _ = ray.wait(refs, num_returns=len(refs), timeout=10)
+            self.stats = [ray.get(r) for r in ready]
+        except Exception:
+            self.stats = []
+        for s in self.slots:
+            try:
+                ray.kill(s.actor, no_restart=True)
+            except Exception:
+                pass
+        self.slots = []

@@ -1,0 +1,150 @@
+"""What the driver does after each chunk of a trial's task cases: report to the pruner and ask
+it, and, when racing, decide whether the trial gets more cases.
+
+- :class:`ChunkReports` (``median``, ``percentile``, ``successive_halving``, ``hyperband``,
+  ``none``): after each chunk the running objective is reported at step = reports so far, and the
+  pruner is asked after every chunk but the last.
+- :class:`Racing` (``racing``): each case's gain over the baseline on the same case is reported at
+  step = the case's index in the search split, and Optuna's ``WilcoxonPruner`` (paired against the
+  incumbent, see :class:`~sra_search.search.samplers.RacingPruner`) is asked after each chunk. At
+  the end of a stage (``initial_cases``, then twice as many, up to ``max_cases``) a trial still
+  level with or better than the incumbent on the cases both have seen gets the next stage's
+  cases; one below it completes with the cases it has.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import optuna
+
+from sra_search.search.baselines import Baselines, paired_scores
+from sra_search.search.jobs import Job, range_jobs, task_jobs
+from sra_search.search.pruner_spec import RacePlan
+from sra_search.search.results import best_feasible
+from sra_search.search.schema import StudyFile, TaskSpec
+from sra_search.search.trial import TrialRun
+
+if TYPE_CHECKING:
+    from objectives.outcomes import Outcomes
+
+LEVEL_TOLERANCE = 1e-9
+"""Mean gains closer than this count as level (0/1 scores make exact ties common)."""
+
+
+@dataclass
+class RaceState:
+    """Where a racing trial stands: its current stage's case count and how it ended."""
+
+    target: int
+    gains: dict[int, float] = field(default_factory=dict)
+    """Case index -> gain over the baseline on that case (what is reported to Optuna)."""
+    stages: list[int] = field(default_factory=list)
+    """Case counts at which a stage ended (and the trial was compared with the incumbent)."""
+    stop: str | None = None
+    """Why the trial got no more cases: ``max_cases``, ``below the incumbent ...``, ``pruned``."""
+
+    def attr(self) -> dict[str, Any]:
+        """The trial's ``racing`` user attr."""
+        return {"n_cases": len(self.gains), "stages": list(self.stages), "stop": self.stop}
+
+
+class ChunkReports:
+    """The running objective after each chunk (every pruner but racing)."""
+
+    def __init__(self, spec: StudyFile, keys: Baselines) -> None:
+        self.spec = spec
+        self.keys = keys
+
+    def first_jobs(self, config: dict[str, Any]) -> list[Job]:
+        """Every search case of every task, in chunks."""
+        return [j for i, t in enumerate(self.keys.tasks) for j in task_jobs(t, i, "search", t.cases.search, config)]
+
+    def new_race(self) -> RaceState | None:
+        return None
+
+    def after_chunk(self, study: optuna.Study, run: TrialRun, job: Job, outcomes: Outcomes, baselines: dict) -> bool:
+        """Report the running objective; whether the pruner stops the trial now."""
+        value = run.value(baselines, self.keys, self.spec.objective.target)
+        if math.isfinite(value):
+            run.trial.report(value, step=run.reports)
+        run.reports += 1
+        # Pruning after the last chunk would throw away a fully scored trial.
+        return run.more_task_chunks() and run.trial.should_prune()
+
+
+class Racing:
+    """Per-case reports to Optuna's WilcoxonPruner and the doubling of a trial that keeps level."""
+
+    def __init__(self, plan: RacePlan, keys: Baselines) -> None:
+        self.plan = plan
+        self.keys = keys
+        self.task: TaskSpec = keys.tasks[0]  # the schema allows one task with racing
+
+    def first_jobs(self, config: dict[str, Any]) -> list[Job]:
+        """The first stage: cases ``0 .. initial_cases - 1`` of the search split."""
+        return range_jobs(self.task, 0, "search", 0, self.plan.initial_cases, config)
+
+    def new_race(self) -> RaceState:
+        return RaceState(target=self.plan.initial_cases)
+
+    def case_gains(self, job: Job, outcomes: Outcomes, baselines: dict) -> dict[int, float]:
+        """The chunk's per-case gains over the baseline, paired by case key, by case index."""
+        from objectives.gain import gain  # objectives loads torch: not at driver import
+
+        base = paired_scores(baselines[self.keys.task_key(self.task, "search")], outcomes.case_ids)
+        hib = outcomes.higher_is_better
+        return {job.offset + j: float(gain(s, b, hib)) for j, (s, b) in enumerate(zip(outcomes.case_scores, base))}
+
+    def after_chunk(self, study: optuna.Study, run: TrialRun, job: Job, outcomes: Outcomes, baselines: dict) -> bool:
+        """Report each case of the chunk; whether WilcoxonPruner stops the trial now. At the end of
+        a stage, queue the next stage's cases on ``run.jobs`` or record why the trial stops."""
+        race: RaceState = run.race
+        for step, g in self.case_gains(job, outcomes, baselines).items():
+            race.gains[step] = g
+            if math.isfinite(g):
+                run.trial.report(g, step=step)
+        run.reports += 1
+        seen = len(race.gains)
+        if seen >= self.plan.max_cases:
+            race.stages.append(seen)
+            race.stop = "max_cases"
+            return False  # fully scored: never pruned
+        if run.trial.should_prune():
+            race.stop = "pruned"
+            return True
+        if seen < race.target:
+            return False  # the stage's next chunk is queued already
+        race.stages.append(seen)
+        below = self.below_incumbent(study, race)
+        if below:
+            race.stop = below
+            return False
+        race.target = self.plan.next_target(seen)
+        more = range_jobs(self.task, 0, "search", seen, race.target, run.config)
+        run.jobs[run.step + 1 : run.step + 1] = more  # before the perplexity text
+        return False
+
+    def below_incumbent(self, study: optuna.Study, race: RaceState) -> str | None:
+        """Why the trial is below the incumbent on the cases both have seen, or ``None`` if it is
+        level or better (or there is no incumbent yet)."""
+        inc = best_feasible(study)
+        if inc is None:
+            return None
+        theirs = {int(k): float(v) for k, v in inc.intermediate_values.items()}
+        shared = sorted(set(theirs) & set(race.gains))
+        if not shared:
+            return None
+        mine = sum(race.gains[s] for s in shared) / len(shared)
+        best = sum(theirs[s] for s in shared) / len(shared)
+        if mine >= best - LEVEL_TOLERANCE:
+            return None
+        return f"below the incumbent (trial {inc.number}) on the {len(shared)} cases both saw: {mine:+.4f} vs {best:+.4f}"
+
+
+def chunk_pruning(spec: StudyFile, keys: Baselines) -> ChunkReports | Racing:
+    """The study's way of reporting chunks: :class:`Racing` for ``pruner.kind = "racing"``."""
+    plan = spec.race
+    return Racing(plan, keys) if plan is not None else ChunkReports(spec, keys)

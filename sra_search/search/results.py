@@ -1,0 +1,106 @@
+"""A study's finished trials as results: the best feasible one, the feasible Pareto front, and a
+summary of a trial (what ``run``, ``status``, ``report`` and ``export`` print and read)."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import optuna
+from optuna.trial import TrialState
+
+
+def is_feasible(constraints: dict[str, float]) -> bool:
+    """Every constraint value holds (Optuna's convention: ``<= 0``)."""
+    return all(v <= 0 for v in constraints.values())
+
+
+def _feasible(study: optuna.Study, need_config: bool) -> list[optuna.trial.FrozenTrial]:
+    return [
+        t for t in study.get_trials(deepcopy=False, states=[TrialState.COMPLETE])
+        if t.value is not None and is_feasible(t.constraints) and (not need_config or "sra" in t.user_attrs)
+    ]  # fmt: skip
+
+
+def _sign(study: optuna.Study) -> int:
+    return 1 if study.direction == optuna.study.StudyDirection.MAXIMIZE else -1
+
+
+def cases_seen(t: optuna.trial.FrozenTrial) -> int | None:
+    """How many task cases the trial was scored on (from its ``outcomes``; ``None`` if not recorded)."""
+    outcomes = t.user_attrs.get("outcomes")
+    if not isinstance(outcomes, dict):
+        return None
+    return sum(len(o.get("scores", ())) for o in outcomes.values() if isinstance(o, dict))
+
+
+def _rank_key(sign: int, raced: bool):
+    """Sort key, larger is better: the value, or (cases seen, value) in a racing study, so the
+    incumbent is the trial measured on the most cases and a few lucky cases never beat many."""
+    if raced:
+        return lambda t: (cases_seen(t) or 0, sign * t.value)
+    return lambda t: sign * t.value
+
+
+def _raced(trials: list[optuna.trial.FrozenTrial]) -> bool:
+    return any("racing" in t.user_attrs for t in trials)
+
+
+def feasible_ranked(study: optuna.Study, *, need_config: bool = False) -> list[optuna.trial.FrozenTrial]:
+    """COMPLETE feasible trials of a single-objective study, best first (ties keep trial order);
+    with ``need_config`` only those that recorded their SRA config. Racing studies rank by
+    (cases seen, value)."""
+    trials = _feasible(study, need_config)
+    key = _rank_key(_sign(study), _raced(trials))
+    return sorted(trials, key=key, reverse=True)
+
+
+def best_feasible(study: optuna.Study) -> optuna.trial.FrozenTrial | None:
+    """The best COMPLETE trial whose constraints all hold (single-objective studies); in a racing
+    study the one with the most cases, best value among those (the racing incumbent)."""
+    if len(study.directions) != 1:
+        return None
+    trials = _feasible(study, False)
+    if not trials:
+        return None
+    return max(trials, key=_rank_key(_sign(study), _raced(trials)))
+
+
+def compact_outcomes(case_ids: Sequence[str], scores: Sequence[float]) -> dict[str, Any]:
+    """Per-case scores as one small record: ``{key, offset, scores}`` where case ``i`` is
+    ``f"{key}:{offset + i}"`` (``key`` = ``task:params-hash:split``), or ``{keys, scores}`` when
+    the case keys do not follow one another."""
+    scores = [float(s) for s in scores]
+    if case_ids:
+        prefix, _, first = case_ids[0].rpartition(":")
+        if first.isdigit() and list(case_ids) == [f"{prefix}:{int(first) + i}" for i in range(len(case_ids))]:
+            return {"key": prefix, "offset": int(first), "scores": scores}
+    return {"keys": list(case_ids), "scores": scores}
+
+
+def expand_outcomes(record: dict[str, Any]) -> tuple[list[str], list[float]]:
+    """The case keys and scores of a :func:`compact_outcomes` record."""
+    scores = [float(s) for s in record["scores"]]
+    if "keys" in record:
+        return list(record["keys"]), scores
+    return [f"{record['key']}:{record['offset'] + i}" for i in range(len(scores))], scores
+
+
+def pareto_feasible(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+    """Feasible trials of the Pareto front (multi-objective studies)."""
+    return [t for t in study.best_trials if is_feasible(t.constraints)]
+
+
+def trial_summary(t: optuna.trial.FrozenTrial) -> dict[str, Any]:
+    """A finished trial as JSON: number, value(s), SRA params, constraints and recorded results."""
+    return {
+        "number": t.number,
+        "value": t.value if t.values is None or len(t.values) == 1 else None,
+        "values": t.values,
+        "params": t.user_attrs.get("sra", t.params),
+        "constraints": t.constraints,
+        "task_scores": t.user_attrs.get("task_scores"),
+        "perplexity_ratio": t.user_attrs.get("perplexity_ratio"),
+        "sra_stats": t.user_attrs.get("sra_stats"),
+        "n_cases": cases_seen(t),
+        "racing": t.user_attrs.get("racing"),
+    }
