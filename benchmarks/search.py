@@ -19,6 +19,15 @@ Measured (each printed with how):
    studies/llama3-8b-longbench.toml (multivariate TPE with constant liar, 8 parameters) after
    0..1000 finished trials, in memory, and the driver's per-loop scan (``get_trials``) of an
    RDB study of that size: what grows with the study, independent of the model.
+
+With ``--decisions`` it measures instead what the search decides at equal CPU time on SmolLM2
+pass-key retrieval (``benchmarks/search_decisions.py``): racing against the median pruner
+(trials finished, cases spent per trial, how often the pick is better than the baseline on a
+large held-out set, with interval and p) and TPE against random search (the held-out gain of
+each one's pick, with its interval), same budget and seeds:
+
+    PYTHONPATH=. .venv/bin/python benchmarks/search.py --decisions                          # 3 seeds x 3 studies x 660 s, 200 held-out
+    PYTHONPATH=. .venv/bin/python benchmarks/search.py --decisions --time 90 --seeds 0 --heldout 24 --length 1024   # a quick check
 """
 
 from __future__ import annotations
@@ -232,6 +241,37 @@ def sampler_cost(sizes: list[int], url: str) -> list[dict[str, Any]]:
     return out
 
 
+def _decisions():
+    import benchmarks.search_decisions
+
+    return benchmarks.search_decisions
+
+
+def run_decisions(args: argparse.Namespace, decisions: Any) -> None:
+    """``--decisions``: racing vs median and TPE vs random at equal time budgets (search_decisions.py)."""
+    import logging
+
+    logging.basicConfig(level=logging.WARNING)
+    rel = _reliability()
+    command = "PYTHONPATH=. " + " ".join(shlex.quote(a) for a in [".venv/bin/python", *sys.argv])
+    t0 = time.perf_counter()
+    machine = rel.machine()  # before the run loads the machine
+    print(f"command: {command}", flush=True)
+    report = decisions.run(args, rel)
+    report = {
+        "command": command, "machine": machine, "total_s": round(time.perf_counter() - t0, 1),
+        "how": "in-process drivers one after another on a local Ray (2 CPUs, 2 workers of 1 CPU), SQLite; the same "
+               "[budget] time_s for every study; picks re-scored in this process (objectives.compare.rescore, "
+               "Comparison.evidence: one-sided paired test, 90% bootstrap interval)",
+        **report,
+    }  # fmt: skip
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return
+    decisions.print_report(report)
+    print(f"total: {report['total_s']} s")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--trials", type=int, default=8)
@@ -239,8 +279,13 @@ def main() -> None:
     ap.add_argument("--no-postgres", action="store_true")
     ap.add_argument("--sizes", default="0,100,200,500,1000")
     ap.add_argument("--json", action="store_true")
+    decisions = _decisions()
+    decisions.add_arguments(ap)
     args = ap.parse_args()
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if args.decisions:
+        run_decisions(args, decisions)
+        return
 
     import logging
 

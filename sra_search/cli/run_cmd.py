@@ -174,3 +174,18 @@ def _print_summary(s: dict[str, Any]) -> None:
     if h:
         tasks = ", ".join(f"{k} {v['score']:.3g} (baseline {v['baseline']:.3g}, {v['n_cases']} cases)" for k, v in h["tasks"].items())
         console.print(f"holdout of trial {h['trial']}: objective {h['value']:.4g}; {tasks}")
+    print_verdicts(s)
+
+
+def print_verdicts(s: dict[str, Any]) -> None:
+    """The evidence in words: the best trial's paired test on the search cases that chose it
+    (optimistic), and on the holdout cases (the one to trust)."""
+    ev = s.get("best_evidence") or {}
+    for task, v in (ev.get("tasks") or {}).items():
+        console.print(f"search cases, trial {ev['trial']}, {task}: {v['verdict']} (these cases chose the trial)", markup=False)
+    h = s.get("holdout") or {}
+    for task, v in (h.get("tasks") or {}).items():
+        if v.get("verdict"):
+            console.print(f"verdict, held-out cases, trial {h['trial']}, {task}: {v['verdict']}", markup=False)
+    if s.get("best") and not any(v.get("verdict") for v in (h.get("tasks") or {}).values()):
+        console.print("verdict: no held-out re-check yet, so no gain is shown (run without --no-holdout)", markup=False)

@@ -57,6 +57,12 @@ def register(app: typer.Typer) -> None:
                 f"#{h['trial']} {h['value']:.4g}" if h else "-",
             )
         console.print(table)
+        from sra_search.cli.run_cmd import print_verdicts
+
+        for s in result["studies"]:
+            if s.get("best_evidence") or s.get("holdout"):
+                console.print(f"{s['study']}:", markup=False)
+                print_verdicts(s)
 
 
 def optuna_errors() -> type[Exception]:

@@ -10,6 +10,34 @@ import optuna
 from sra_search.report import study_plots
 
 
+def _evidence_plots(study: optuna.Study, out_dir: Path) -> dict[str, Path | None]:
+    """Per task: the best trial's paired delta and interval as cases accumulate, on the held-out
+    cases when it was re-checked there, else on the search cases it saw."""
+    from sra_search.report.evidence_plot import evidence_plot
+    from sra_search.search.results import best_feasible, expand_outcomes
+    from sra_search.search.verdicts import baseline_scores
+
+    holdout = study.user_attrs.get("holdout") or {}
+    best = best_feasible(study) if len(study.directions) == 1 else None
+    if holdout.get("outcomes"):
+        records, where, number = holdout["outcomes"], "held-out", holdout.get("trial")
+    elif best is not None and isinstance(best.user_attrs.get("outcomes"), dict):
+        records, where, number = best.user_attrs["outcomes"], "search", best.number
+    else:
+        return {}
+    base = baseline_scores(study)
+    out: dict[str, Path | None] = {}
+    for task, record in records.items():
+        keys, scores = expand_outcomes(record)
+        if not keys or not all(k in base for k in keys):
+            continue
+        title = f"trial {number}, {task}: SRA vs baseline on {where} cases"
+        out[f"Evidence as cases accumulate ({task}, {where})"] = evidence_plot(
+            scores, [base[k] for k in keys], out_dir / f"evidence_{task}.png", title=title
+        )
+    return out
+
+
 def write_report(
     study: optuna.Study,
     out_dir: Path,
@@ -29,6 +57,7 @@ def write_report(
         "Parameter importances": study_plots.importances(study, out_dir / "importances.png"),
         "Sensitivity": study_plots.sensitivity(study, out_dir / "sensitivity.png"),
     }
+    plots.update(_evidence_plots(study, out_dir))
     if heatmap is not None:
         plots["Attention before and after SRA"] = heatmap(out_dir / "attention_heatmap.png")
     status = study_status(study)
@@ -46,8 +75,14 @@ def write_report(
         lines.append(f"- best feasible: trial {best['number']}, value {best['value']}, parameters `{best['params']}`")
     else:
         lines.append("- no feasible trial yet")
-    if status.get("holdout"):
-        lines.append(f"- holdout: `{status['holdout']}`")
+    for task, v in ((status.get("best_evidence") or {}).get("tasks") or {}).items():
+        lines.append(f"- search cases (they chose the trial, so this is optimistic), {task}: {v['verdict']}")
+    holdout = status.get("holdout") or {}
+    for task, v in (holdout.get("tasks") or {}).items():
+        lines.append(
+            f"- held-out re-check of trial {holdout['trial']}, {task}: score {v['score']:.4g} vs baseline "
+            f"{v['baseline']:.4g} on {v['n_cases']} cases; {v.get('verdict') or 'no paired test recorded'}"
+        )
     lines.append("")
     for title, path in plots.items():
         lines.append(f"## {title}")

@@ -3,7 +3,9 @@
 - :mod:`~sra_search.search.schema`: the study file (TOML) and its validation; :mod:`~sra_search.search.params`
   the SRA parameter names and loop-switch rule it shares with the space.
 - :mod:`~sra_search.search.space`: search space -> Optuna distributions -> ``SRAConfig``.
-- :mod:`~sra_search.search.samplers`: Optuna sampler and pruner of a study.
+- :mod:`~sra_search.search.samplers`: Optuna sampler and pruner of a study (racing: ``RacingPruner``).
+- :mod:`~sra_search.search.pruner_spec`: the ``[pruner]`` table and what racing needs of the study file.
+- :mod:`~sra_search.search.pruning`: what is reported to the pruner after each chunk; racing's stages.
 - :mod:`~sra_search.search.objective`: objective and constraint values of a trial.
 - :mod:`~sra_search.search.task_params`: task parameters as workers get them (file paths, checks).
 - :mod:`~sra_search.search.jobs`: ``Job`` (a chunk of cases) and ``ChunkResult``, between driver and worker.

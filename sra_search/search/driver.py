@@ -36,6 +36,7 @@ from sra_search.search.schema import StudyFile
 from sra_search.search.storage import RETRY, StorageUnavailableError, open_storage
 from sra_search.search.task_params import check_task_params, worker_tasks
 from sra_search.search.trial import TrialInFlight, TrialRun
+from sra_search.search.verdicts import record_best_evidence
 from sra_search.urls import redact_url
 
 log = logging.getLogger(__name__)
@@ -372,6 +373,7 @@ class Driver:
             else:
                 holdout = study.user_attrs.get("holdout")
         study.set_user_attr("elapsed_s", round(self.elapsed(), 3))
+        evidence = record_best_evidence(study) if not self.spec.multi_objective else None
         self.progress.set("done")
         self.progress.emit(study, force=True)
         counts = state_counts(study)
@@ -388,6 +390,7 @@ class Driver:
             "elapsed_s": round(self.elapsed(), 3),
             "best": trial_summary(best) if best else None,
             "pareto": [trial_summary(t) for t in pareto_feasible(study)] if self.spec.multi_objective else None,
+            "best_evidence": evidence,
             "holdout": holdout,
             "workers": self.pool.stats,
             "storage_outages": self.storage.outage_stats() if hasattr(self.storage, "outage_stats") else None,

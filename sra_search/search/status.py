@@ -30,6 +30,7 @@ def study_status(study: optuna.Study) -> dict[str, Any]:
         "budget": budget,
         "elapsed_s": attrs.get("elapsed_s"),
         "best": trial_summary(best) if best else None,
+        "best_evidence": attrs.get("best_evidence"),
         "holdout": attrs.get("holdout"),
         "baselines": {
             k: {"score": v.get("score"), "n_cases": v.get("n_cases")}

@@ -64,3 +64,33 @@ def test_baseline_objective_follows_the_study_target(tmp_path):
     study.set_user_attr("baseline:passkey:search:cc", {"case_scores": [1], "higher_is_better": True})
     study.set_user_attr("spec", {"tasks": tasks, "objective": {"target": "score"}})
     assert baseline_objective(study) is None  # two baselines under one name: ambiguous, not guessed
+
+
+def test_report_draws_the_evidence_as_cases_accumulate(tmp_path):
+    """With per-case outcomes (trial and baseline, paired by case key) the report draws the best
+    trial's delta and interval over the cases and says the verdict in words."""
+    url = f"sqlite:///{tmp_path}/e.db"
+    study = _study(url)
+    keys = [f"passkey:abc:holdout:{i}" for i in range(24)]
+    base = [1.0 if i % 2 else 0.0 for i in range(24)]
+    sra = [1.0 if i % 2 or i % 4 == 0 else 0.0 for i in range(24)]  # 6 cases fixed, none broken
+    study.set_user_attr("baseline:passkey:holdout:x", {"score": 0.5, "case_scores": base, "case_keys": keys,
+                                                       "higher_is_better": True, "n_cases": 24})  # fmt: skip
+    best = max((t for t in study.trials if all(v <= 0 for v in t.constraints.values())), key=lambda t: t.value)
+    study.set_user_attr("holdout", {"trial": best.number, "value": 0.25, "sra": {},
+                                    "outcomes": {"passkey": {"key": "passkey:abc:holdout", "offset": 0, "scores": sra}},
+                                    "tasks": {"passkey": {"score": 0.75, "baseline": 0.5, "n_cases": 24,
+                                                          "verdict": "+0.250 [...]: gain shown"}}})  # fmt: skip
+    out = tmp_path / "report"
+    res = CliRunner().invoke(app, ["report", "plots", "--storage", url, "--out", str(out), "--no-heatmap", "--json"])
+    assert res.exit_code == 0, res.output
+    png = (out / "evidence_passkey.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
+    summary = (out / "summary.md").read_text()
+    assert "Evidence as cases accumulate (passkey, held-out)" in summary and "gain shown" in summary
+
+    from sra_search.report.evidence_plot import evidence_curve
+
+    curve = evidence_curve(sra, base)
+    assert curve[-1]["n"] == 24 and curve[-1]["delta"] == 0.25 and curve[-1]["p_value"] == 0.5**6
+    assert [c["n"] for c in curve] == sorted(c["n"] for c in curve) and curve[0]["n"] == 4

@@ -60,6 +60,10 @@ def test_study_completes_with_two_workers_in_sqlite(tiny_model_dir, ray_local, w
     held = summary["holdout"]
     assert held["outcomes"]["passkey"]["key"].endswith(":holdout") and len(held["outcomes"]["passkey"]["scores"]) == 2
     assert held["tasks"]["passkey"]["evidence"]["n"] == 2 and "n = 2" in held["tasks"]["passkey"]["verdict"]
+    # The best trial's paired test on the search cases it saw is recorded once, with its verdict.
+    ev = summary["best_evidence"]
+    assert ev == study.user_attrs["best_evidence"] and ev["trial"] == best.number
+    assert ev["tasks"]["passkey"]["evidence"]["n"] == 4 and "n = 4" in ev["tasks"]["passkey"]["verdict"]
     # Progress went through the phases, with two workers.
     phases = [p.phase for p in seen]
     assert "baseline" in phases and "trials" in phases and phases[-1] == "done"

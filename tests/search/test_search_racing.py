@@ -194,6 +194,22 @@ def test_a_trial_below_the_incumbent_stops_growing_and_completes():
     assert d.user_attrs["racing"]["stages"] == [8, 16, 32]
 
 
+def test_a_trial_past_the_incumbents_cases_is_paired_on_the_shared_ones_without_warnings():
+    import warnings
+
+    from optuna.trial import create_trial
+
+    dist = optuna.distributions.FloatDistribution(0, 1)
+    study = optuna.create_study(direction="maximize")
+    study.add_trial(create_trial(params={"x": 0.5}, distributions={"x": dist}, value=1.0,
+                                 intermediate_values={i: 1.0 for i in range(8)}))  # fmt: skip
+    current = create_trial(params={"x": 0.5}, distributions={"x": dist}, value=0.0, state=TrialState.COMPLETE,
+                           intermediate_values={i: 0.0 for i in range(12)})  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert RacingPruner(p_threshold=0.1, n_startup_steps=2).prune(study, current)
+
+
 # ----------------------------------------------------------------------------- per-case records
 
 

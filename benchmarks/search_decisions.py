@@ -1,0 +1,269 @@
+"""Decisions at equal CPU time (``benchmarks/search.py --decisions``): racing against the median
+pruner, and TPE against random search, on SmolLM2 pass-key retrieval.
+
+For each seed, three studies are run one after another with the same ``[budget] time_s`` (which
+counts worker start, model loading and the baseline; same 2 workers of 1 CPU each), derived
+from ``studies/smollm2-passkey.toml`` (perplexity and attention constraints as there):
+
+- ``tpe-median``: TPE and the median pruner on ``--median-cases`` search cases in chunks of 4
+  (the README's main job);
+- ``tpe-racing``: TPE and ``[pruner] kind = "racing"`` (``--racing INITIAL,MAX``, chunks of
+  ``--racing-chunk``);
+- ``random-median``: random search, otherwise as ``tpe-median``.
+
+Then each study's pick (``best_feasible``; racing: most cases, then value) is re-scored in this
+process on ``--heldout`` held-out cases of the same task (``objectives.compare.rescore`` against
+one baseline measured once on those cases) and ``Comparison.evidence()`` gives the held-out gain,
+its interval (90% two-sided, the one-sided 95% bound) and the one-sided p. Measured per study:
+trials finished (complete + pruned), task cases spent per trial (from each trial's ``outcomes``),
+and the pick's held-out evidence; over seeds: how often each pick is shown better than the
+baseline (``p <= 0.05`` and the bound above 0) and how often its held-out gain is positive, and
+the ratios racing / median and TPE - random measured in the same run. Racing's pick is also
+tested against the median pruner's pick on the same held-out cases (paired).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+STUDY = REPO / "studies" / "smollm2-passkey.toml"
+VARIANTS = ("tpe-median", "tpe-racing", "random-median")
+
+
+def add_arguments(ap) -> None:  # noqa: ANN001
+    g = ap.add_argument_group("--decisions (racing vs median, TPE vs random)")
+    g.add_argument("--decisions", action="store_true", help="run this benchmark instead of the scaling one")
+    g.add_argument("--time", type=float, default=660.0, help="[budget] time_s of every study, seconds (default: the main job's)")
+    g.add_argument("--seeds", default="0,1,2", help="sampler seeds; three studies per seed")
+    g.add_argument("--heldout", type=int, default=200, help="held-out cases each pick is re-scored on")
+    g.add_argument("--length", type=int, default=1536, help="pass-key prompt length in tokens")
+    g.add_argument("--median-cases", type=int, default=12, help="search cases of a median-pruner trial")
+    g.add_argument("--racing", default="6,24", help="racing initial_cases,max_cases")
+    g.add_argument("--racing-chunk", type=int, default=3, help="cases per chunk when racing")
+    g.add_argument("--model", default=None, help="model (default: the study's, smollm2-135m); 'tiny' = a random 4-layer Llama")
+    g.add_argument("--workdir", default=None, help="where the SQLite studies go (default: a temporary folder)")
+
+
+def study_spec(variant: str, seed: int, args, url: str, model: str):  # noqa: ANN001
+    """The main job's study file, changed for one variant of the comparison."""
+    from sra_search.search.schema import StudyFile, load_study_file
+
+    doc = load_study_file(STUDY).model_dump(mode="json", exclude_none=True)
+    sampler, pruner = variant.split("-")
+    task = doc["tasks"][0]
+    task["params"] = {**task["params"], "length": args.length}
+    task["cases"] = {"search": args.median_cases, "holdout": 0}
+    doc["sampler"] = {"kind": "tpe", "n_startup_trials": 6} if sampler == "tpe" else {"kind": "random"}
+    if pruner == "racing":
+        initial, top = (int(x) for x in args.racing.split(","))
+        task["cases"]["search"] = top
+        task["chunk"] = args.racing_chunk
+        doc["pruner"] = {"kind": "racing", "initial_cases": initial, "max_cases": top}
+    else:
+        doc["pruner"] = {"kind": "median", "n_startup_trials": 4, "n_warmup_steps": 1}
+        task["chunk"] = 4
+    doc.update(name=f"bench-{variant}-{seed}", seed=seed, model=model, budget={"time_s": float(args.time)})
+    doc["storage"] = {**doc.get("storage", {}), "url": url}
+    return StudyFile.model_validate(doc)
+
+
+def run_study(spec) -> dict[str, Any]:  # noqa: ANN001
+    """Run one study to its time budget (no holdout: the held-out re-score is done here, larger)."""
+    import optuna
+    from optuna.trial import TrialState
+
+    from sra_search.search.driver import Driver, RunOptions
+    from sra_search.search.results import best_feasible, cases_seen
+
+    t0 = time.perf_counter()
+    Driver(spec, RunOptions(holdout=False, base_dir=str(STUDY.parent))).run()
+    run_s = time.perf_counter() - t0
+    study = optuna.load_study(study_name=spec.name, storage=spec.storage.url)
+    done = study.get_trials(deepcopy=False, states=[TrialState.COMPLETE, TrialState.PRUNED])
+    cases = [cases_seen(t) or 0 for t in done]
+    best = best_feasible(study)
+    return {
+        "study": spec.name,
+        "run_s": round(run_s, 1),
+        "elapsed_s": study.user_attrs.get("elapsed_s"),
+        "finished": len(done),
+        "complete": sum(t.state == TrialState.COMPLETE for t in done),
+        "pruned": sum(t.state == TrialState.PRUNED for t in done),
+        "cases_per_trial": round(statistics.mean(cases), 2) if cases else None,
+        "cases_total": sum(cases),
+        "eval_s_per_case": round(sum(t.user_attrs.get("eval_s", 0.0) for t in done) / max(1, sum(cases)), 3),
+        "pick": None if best is None else {
+            "trial": best.number, "search_value": best.value, "n_cases": cases_seen(best), "sra": best.user_attrs["sra"],
+        },
+    }  # fmt: skip
+
+
+class HeldOut:
+    """The picks re-scored on the same held-out cases, against one baseline measured once."""
+
+    def __init__(self, model_name: str, length: int, n: int) -> None:
+        from sra_search.models import load_model
+
+        self.model, self.tokenizer = load_model(model_name)
+        self.params = {"length": length, "seed": 0}
+        self.n = n
+        self.baseline = None
+        self.baseline_s = 0.0
+        self.cache: dict[str, Any] = {}
+
+    def measure_baseline(self) -> None:
+        import objectives
+        from objectives.outcomes import Outcomes
+
+        t = time.perf_counter()
+        res = objectives.evaluate(self.model, self.tokenizer, "passkey", None, task_params=self.params, split="holdout", n_cases=self.n)
+        self.baseline = Outcomes.of(res)
+        self.baseline_s = time.perf_counter() - t
+
+    def compare(self, sra: dict[str, Any]):  # noqa: ANN201
+        """The pick's :class:`~objectives.compare.Comparison` (a config re-scored once, however many picks it is)."""
+        from objectives.compare import rescore
+
+        from sra_search.config import SRAConfig
+
+        key = json.dumps(sra, sort_keys=True)
+        if key not in self.cache:
+            if self.baseline is None:
+                self.measure_baseline()
+            self.cache[key] = rescore(self.model, self.tokenizer, "passkey", self.params, SRAConfig(**sra), split="holdout",
+                                      n_cases=self.n, baseline=self.baseline, require_gain=False)  # fmt: skip
+        return self.cache[key]
+
+
+def _evidence_dict(cmp) -> dict[str, Any]:  # noqa: ANN001
+    ev = cmp.evidence()
+    return {"delta": ev.delta, "ci": [ev.ci_low, ev.ci_high], "p": ev.p_value, "n": ev.n, "shown": ev.shown(),
+            "verdict": ev.verdict(), "sra_only": ev.sra_only, "baseline_only": ev.baseline_only}  # fmt: skip
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 3) if a is not None and b else None
+
+
+def run(args, rel) -> dict[str, Any]:  # noqa: ANN001
+    """Every study of every seed, then the held-out re-scores; the report as a dict."""
+    import tempfile
+
+    import ray
+
+    from objectives.evidence import paired_test
+
+    seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+    work = Path(args.workdir or tempfile.mkdtemp(prefix="sra-search-decisions-"))
+    work.mkdir(parents=True, exist_ok=True)
+    model = args.model or "smollm2-135m"
+    if model == "tiny":
+        model = rel.make_tiny_model(work / "tiny-llama")
+    os.chdir(REPO)  # the study's relative perplexity text
+    studies: dict[int, dict[str, Any]] = {}
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    try:
+        for seed in seeds:
+            for variant in VARIANTS:
+                spec = study_spec(variant, seed, args, f"sqlite:///{work / f'{variant}-{seed}.db'}", model)
+                studies.setdefault(seed, {})[variant] = run_study(spec)
+                s = studies[seed][variant]
+                print(f"  seed {seed} {variant}: {s['finished']} trials ({s['pruned']} pruned), "
+                      f"{s['cases_per_trial']} cases/trial, in {s['run_s']} s", flush=True)  # fmt: skip
+    finally:
+        ray.shutdown()
+    t = time.perf_counter()
+    held = HeldOut(model, args.length, args.heldout)
+    for seed in seeds:
+        for variant, s in studies[seed].items():
+            if s["pick"] is not None:
+                cmp = held.compare(s["pick"]["sra"])
+                s["heldout"] = _evidence_dict(cmp)
+                s["heldout_scores"] = list(cmp.case_scores)
+        r, m = studies[seed]["tpe-racing"], studies[seed]["tpe-median"]
+        if "heldout_scores" in r and "heldout_scores" in m:
+            ev = paired_test(r["heldout_scores"], m["heldout_scores"], alternative="two-sided")
+            studies[seed]["racing_vs_median_pick"] = {"delta": ev.delta, "ci": [ev.ci_low, ev.ci_high], "p": ev.p_value,
+                                                      "verdict": ev.verdict()}  # fmt: skip
+    rescore_s = time.perf_counter() - t
+    for seed in seeds:
+        for s in studies[seed].values():
+            if isinstance(s, dict):
+                s.pop("heldout_scores", None)
+    return {
+        "model": model, "seeds": seeds, "time_s": args.time, "heldout": args.heldout, "length": args.length,
+        "median_cases": args.median_cases, "racing": args.racing, "racing_chunk": args.racing_chunk,
+        "baseline_heldout_accuracy": held.baseline.score if held.baseline else None,
+        "heldout_s_per_case": round(held.baseline_s / args.heldout, 3) if held.baseline else None,
+        "rescore_s": round(rescore_s, 1), "configs_rescored": len(held.cache),
+        "studies": {str(k): v for k, v in studies.items()}, "summary": summarize(studies, seeds),
+    }  # fmt: skip
+
+
+def summarize(studies: dict[int, dict[str, Any]], seeds: list[int]) -> dict[str, Any]:
+    """Means over seeds per variant, and the ratios measured in this run."""
+    out: dict[str, Any] = {}
+    for variant in VARIANTS:
+        rows = [studies[s][variant] for s in seeds]
+        picks = [r["heldout"] for r in rows if "heldout" in r]
+        out[variant] = {
+            "finished_mean": statistics.mean(r["finished"] for r in rows),
+            "pruned_mean": statistics.mean(r["pruned"] for r in rows),
+            "cases_per_trial_mean": statistics.mean(cpt) if (cpt := [r["cases_per_trial"] for r in rows if r["cases_per_trial"]]) else None,
+            "picks_shown_better": sum(p["shown"] for p in picks),
+            "picks_heldout_positive": sum(p["delta"] > 0 for p in picks),
+            "picks": len(picks),
+            "heldout_delta_mean": statistics.mean(p["delta"] for p in picks) if picks else None,
+        }
+    med, race, rnd = out["tpe-median"], out["tpe-racing"], out["random-median"]
+    out["ratios"] = {
+        "racing/median trials finished": _ratio(race["finished_mean"], med["finished_mean"]),
+        "racing/median cases per trial": _ratio(race["cases_per_trial_mean"], med["cases_per_trial_mean"]),
+        "tpe - random held-out delta": None if med["heldout_delta_mean"] is None or rnd["heldout_delta_mean"] is None
+        else round(med["heldout_delta_mean"] - rnd["heldout_delta_mean"], 4),
+    }  # fmt: skip
+    return out
+
+
+def _fmt_ev(h: dict[str, Any] | None) -> str:
+    if not h:
+        return "no feasible pick"
+    return h["verdict"]
+
+
+def print_report(report: dict[str, Any]) -> None:
+    print(f"command: {report['command']}")
+    print(f"machine: {report['machine']}")
+    print(f"how: {report['how']}")
+    print(f"model {report['model']}, passkey at {report['length']} tokens; budget {report['time_s']} s per study; "
+          f"seeds {report['seeds']} (repeats = {len(report['seeds'])}); median: {report['median_cases']} cases in chunks of 4; "
+          f"racing: initial,max = {report['racing']} in chunks of {report['racing_chunk']}")  # fmt: skip
+    print(f"held-out: {report['heldout']} cases, baseline accuracy {report['baseline_heldout_accuracy']}, "
+          f"{report['configs_rescored']} configs re-scored in {report['rescore_s']} s ({report['heldout_s_per_case']} s per case)")
+    for seed, row in report["studies"].items():
+        print(f"\nseed {seed}:")
+        for variant in VARIANTS:
+            s = row[variant]
+            pick = s["pick"]
+            where = f"pick trial {pick['trial']} ({pick['n_cases']} cases, search {pick['search_value']:+.3f})" if pick else "no pick"
+            print(f"  {variant:<14} {s['finished']:>3} trials ({s['complete']} complete, {s['pruned']} pruned), "
+                  f"{s['cases_per_trial']} cases/trial, {s['elapsed_s']} s; {where}")  # fmt: skip
+            print(f"  {'':<14} held-out: {_fmt_ev(s.get('heldout'))}")
+        if "racing_vs_median_pick" in row:
+            print(f"  racing's pick vs median's pick (paired, two-sided): {row['racing_vs_median_pick']['verdict']}")
+    print("\nover seeds:")
+    for variant in VARIANTS:
+        v = report["summary"][variant]
+        d = v["heldout_delta_mean"]
+        cpt = v["cases_per_trial_mean"]
+        print(f"  {variant:<14} trials {v['finished_mean']:.1f} (pruned {v['pruned_mean']:.1f}), cases/trial "
+              f"{'n/a' if cpt is None else f'{cpt:.1f}'}; picks shown better than baseline {v['picks_shown_better']}/{v['picks']}, "
+              f"held-out gain > 0 {v['picks_heldout_positive']}/{v['picks']}, mean held-out gain "
+              f"{'n/a' if d is None else f'{d:+.3f}'}")  # fmt: skip
+    print("ratios (same run): " + ", ".join(f"{k} = {v}" for k, v in report["summary"]["ratios"].items()))
