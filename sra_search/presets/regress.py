@@ -113,6 +113,10 @@ def check_bucket(
         out.failures.append(message)
     if recorded is None:
         _score_drop(out, rec.score, cmp.score, cmp.higher_is_better, tolerance)
+        # Version 1 recorded no evidence: the paired test is reported, not gated on.
+        ev = cmp.evidence()
+        out.evidence = ev.to_dict()
+        out.verdict = ev.verdict() + " (version-1 preset: reported, not gated)"
         return out, None, None
 
     out.flipped = _flips(cmp.case_ids, cmp.case_scores, cmp.baseline_case_scores, recorded)

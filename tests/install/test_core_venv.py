@@ -104,7 +104,7 @@ def test_core_venv_has_no_extra(core_venv):
 
 
 APPLY = """
-import json, sys, torch
+import json, sys, warnings, torch
 from sra_search import enable_sra, load_model
 from sra_search.presets import Registry
 
@@ -116,9 +116,12 @@ out = {"tokens": ids.shape[1]}
 with torch.no_grad():
     plain = model(ids).logits
     for where in sys.argv[1:]:
-        preset = Registry(where).get(*%r)
-        with enable_sra(model, preset) as stats:
-            logits = model(ids).logits
+        # include_unproven: the latest shipped version, whether a recommendation or a finding.
+        preset = Registry(where).get(*%r, include_unproven=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a finding warns that it did not beat its baseline
+            with enable_sra(model, preset) as stats:
+                logits = model(ids).logits
         out[where] = {"preset": f"{preset.name} v{preset.version}", "edited": stats.edited_rows,
                       "examined": stats.examined_rows, "inactive": len(stats.inactive),
                       "moved": (logits - plain).abs().max().item()}

@@ -35,7 +35,7 @@ from sra_search import enable_sra
 from sra_search.presets import Registry
 from transformers import AutoModelForCausalLM, LlamaConfig
 
-preset = Registry("presets").get("smollm2-135m", "passkey")
+preset = Registry("presets").get("smollm2-135m", "passkey", include_unproven=True)
 torch.manual_seed(0)
 config = LlamaConfig(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
                      num_key_value_heads=2, vocab_size=128, max_position_embeddings=1024, initializer_range=0.3)
@@ -125,7 +125,7 @@ def cli(argv):
             code = 0
         except SystemExit as e:
             code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
-    return {"code": code, "out": out.getvalue()[:4000], "err": err.getvalue()[-600:]}
+    return {"code": code, "out": out.getvalue(), "err": err.getvalue()[-600:]}
 
 def command_imports(name):
     # Every absolute import in the command's module, at its top or inside a function.
@@ -145,7 +145,7 @@ HIDDEN.difference_update(%r)  # install [serve]
 command_imports("presets_cmd")
 from starlette.testclient import TestClient
 from sra_search.presets.server import create_app
-served = TestClient(create_app(Registry("presets"))).get("/presets/smollm2-135m/passkey").json()["version"]
+served = TestClient(create_app(Registry("presets"))).get("/presets/smollm2-135m/passkey?include_unproven=true").json()["version"]
 HIDDEN.difference_update(%r)  # install [report] too
 command_imports("report_cmd")
 print(json.dumps({**core, "cli": results, "served": served}))

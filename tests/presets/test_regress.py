@@ -47,6 +47,8 @@ def test_passes_when_the_recorded_result_still_holds(tiny_dir, tiny_lm, tokenize
     (res,) = regress([_preset(tiny_dir, tiny_lm, score, beats=False)])
     assert res.passed, res.failures
     assert res.score == pytest.approx(score) and res.n_cases == 3
+    # A version-1 preset has no recorded evidence: the paired test is reported, not gated on.
+    assert res.evidence["n"] == 3 and "p = " in res.verdict and "not gated" in res.verdict
 
 
 def test_fails_on_a_degraded_preset(tiny_dir, tiny_lm, tokenizer):
