@@ -60,12 +60,22 @@ def load_preset(path: Path):
     from sra_search.config import SRAConfig
     from sra_search.presets import PresetFormatError, read_preset
 
+    from sra_search.presets.read import parse_json
+
+    if not path.exists():
+        fail(f"--preset: cannot read {path}: no such file")
+    if not path.is_file():
+        fail(f"--preset: cannot read {path}: not a regular file")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = parse_json(path.read_bytes().decode("utf-8"))
     except OSError as exc:
         fail(f"--preset: cannot read {path}: {exc.strerror or exc}")
-    except json.JSONDecodeError as exc:
-        fail(f"--preset: {path} is not valid JSON ({exc})")
+    except UnicodeDecodeError:
+        fail(f"--preset: {path} is not UTF-8 text")
+    except RecursionError:
+        fail(f"--preset: {path} is nested too deeply to be a preset")
+    except (ValueError, PresetFormatError) as exc:  # JSONDecodeError, duplicate keys, 4,300-digit ints
+        fail(f"--preset: {path} is not valid JSON ({str(exc).splitlines()[0]})")
     if isinstance(data, dict) and "schema_version" in data:
         try:
             return read_preset(path)

@@ -19,7 +19,18 @@ def print_json(obj: Any) -> None:
     sys.stdout.flush()
 
 
+def one_line(message: str) -> str:
+    """``message`` on one line: the lines of a multi-line error joined by "; "."""
+    return "; ".join(part.strip() for part in str(message).splitlines() if part.strip())
+
+
 def fail(message: str, code: int = 2) -> NoReturn:
-    """Print a clear error (no traceback) and exit non-zero."""
-    console.print(f"[bold red]error:[/] {message}")
+    """Print a clear error (no traceback) on one line and exit non-zero.
+
+    The message is user data as much as ours (a study value, a path, a preset name), so it is
+    printed as plain text (no rich markup: ``[/]`` in a name must not raise) and never wrapped
+    at the console width: one line, whatever the terminal."""
+    from rich.markup import escape
+
+    console.print(f"[bold red]error:[/] {escape(one_line(message))}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)

@@ -16,17 +16,46 @@ class PresetFormatError(ValueError):
     """A preset file is not a valid preset; the message names the file and the field."""
 
 
+MAX_PRESET_BYTES = 20_000_000
+"""A preset with per-case outcomes of a few thousand cases is well under a megabyte."""
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, object]]) -> dict:
+    seen: dict = {}
+    for key, value in pairs:
+        if key in seen:
+            raise PresetFormatError(f"duplicate key {key!r}")
+        seen[key] = value
+    return seen
+
+
+def parse_json(text: str) -> object:
+    """JSON with every object's keys unique (a repeated key is an error naming it, not "last wins")."""
+    return json.loads(text, object_pairs_hook=_no_duplicate_keys)
+
+
 def read_preset(path: Path) -> Preset:
-    """Parse and validate one preset file."""
+    """Parse and validate one preset file: a regular file of bounded size, UTF-8 JSON."""
+    path = Path(path)
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise PresetFormatError(f"{path}: not readable JSON: {e}") from e
+        if not path.is_file():
+            raise PresetFormatError(f"{path}: not a regular file")
+        if path.stat().st_size > MAX_PRESET_BYTES:
+            raise PresetFormatError(f"{path}: larger than {MAX_PRESET_BYTES:,} bytes")
+        data = parse_json(path.read_bytes().decode("utf-8"))
+    except PresetFormatError as e:
+        raise PresetFormatError(f"{path}: not readable JSON: {str(e).removeprefix(f'{path}: ')}") from None
+    except RecursionError:
+        raise PresetFormatError(f"{path}: not readable JSON: nested too deeply") from None
+    except (OSError, UnicodeDecodeError, ValueError) as e:  # ValueError: JSONDecodeError, 4,300-digit ints
+        raise PresetFormatError(f"{path}: not readable JSON: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
     try:
         # Strict: a file saying `true` where a count belongs is wrong, not the count 1.
         preset = Preset.model_validate(data, strict=True)
     except ValidationError as e:
         raise PresetFormatError(f"{path}: invalid preset: {error_line(e)}") from e
+    except RecursionError:
+        raise PresetFormatError(f"{path}: invalid preset: nested too deeply") from None
     parts = Path(path).parts
     expected = (preset.model.name, preset.task.name, f"v{preset.version}.json")
     if tuple(parts[-3:]) != expected:

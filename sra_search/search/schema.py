@@ -387,23 +387,45 @@ def format_validation_error(exc: ValidationError, text: str = "", source: str = 
     return "\n".join(out)
 
 
+def _value_problem(exc: ValueError) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return "a number has more than 4,300 digits" if "integer string conversion" in text else text
+
+
+MAX_STUDY_BYTES = 1_000_000
+"""A study file is a page of settings; anything larger is a mistake (or a FIFO, a device)."""
+
+
 def parse_study(text: str, source: str = "study file") -> StudyFile:
     """Validate TOML text; raise :class:`StudyFileError` naming the key path and line."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise StudyFileError(f"{source}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise StudyFileError(f"{source}: not valid TOML: nested too deeply") from None
+    except ValueError as exc:  # an integer past Python's 4,300-digit conversion limit
+        raise StudyFileError(f"{source}: not valid TOML: {_value_problem(exc)}") from None
     try:
         return StudyFile.model_validate(data)
     except ValidationError as exc:
         raise StudyFileError(format_validation_error(exc, text, source)) from None
+    except RecursionError:
+        raise StudyFileError(f"{source}: a value is nested too deeply") from None
 
 
 def load_study_file(path: str | os.PathLike[str]) -> StudyFile:
-    """Read and validate a study file; relative ``path``-like task parameters are resolved later."""
+    """Read and validate a study file: a regular file of at most 1 MB of UTF-8 text. Relative
+    ``path``-like task parameters are resolved later."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        if not p.is_file():  # a FIFO or a device would block or never end
+            raise StudyFileError(f"cannot read study file {p}: not a regular file")
+        if p.stat().st_size > MAX_STUDY_BYTES:
+            raise StudyFileError(f"study file {p} is larger than {MAX_STUDY_BYTES:,} bytes; is it the right file?")
+        text = p.read_bytes().decode("utf-8")
     except OSError as exc:
         raise StudyFileError(f"cannot read study file {p}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise StudyFileError(f"study file {p} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     return parse_study(text, str(p))
