@@ -1,17 +1,43 @@
-"""Storage URLs are printed in logs and recorded in presets: never with their password."""
+"""Storage URLs are printed in logs and recorded in presets: never with their password.
+
+One function, :func:`redact_url`, for every URL shown anywhere. It parses nothing with a
+database library (the core install has none) and assumes nothing about where a secret sits:
+the password of the user part (which may itself hold ``/``, ``@`` or ``:``), and the value of
+any query parameter named like a secret. A string it cannot read as ``scheme://...`` shows its
+scheme only.
+"""
 
 from __future__ import annotations
 
 import re
 
-_PASSWORD = re.compile(r"(?P<head>://[^/@:]+):[^/@]*@")
+MASK = "***"
+_SCHEME = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*)://(?P<rest>.*)$", re.DOTALL)
+_SECRET_KEY = re.compile(r"pass|pwd|secret|token|key|auth|credential", re.IGNORECASE)
+
+
+def _redact_query(query: str) -> str:
+    parts = []
+    for item in query.split("&"):
+        key, sep, _value = item.partition("=")
+        parts.append(f"{key}={MASK}" if sep and _SECRET_KEY.search(key) else item)
+    return "&".join(parts)
 
 
 def redact_url(url: str) -> str:
-    """``postgresql://user:secret@host/db`` -> ``postgresql://user:***@host/db``."""
-    try:
-        from sqlalchemy.engine import make_url
-
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # not a SQLAlchemy URL: still never show what looks like a password
-        return _PASSWORD.sub(r"\g<head>:***@", url)
+    """``postgresql://user:secret@host/db?sslpassword=x`` -> ``postgresql://user:***@host/db?sslpassword=***``."""
+    text = str(url)
+    m = _SCHEME.match(text)
+    if m is None:
+        scheme = text.split(":", 1)[0] if ":" in text else ""
+        return f"{scheme}:{MASK}" if re.fullmatch(r"[A-Za-z][A-Za-z0-9+.\-]*", scheme or "-") else MASK
+    scheme, rest = m.group("scheme"), m.group("rest")
+    body, qmark, query = rest.partition("?")
+    # The user part ends at the last '@' before the query: a password may hold '/' and '@'.
+    at = body.rfind("@")
+    if at >= 0:
+        userinfo, hostpart = body[:at], body[at + 1 :]
+        user, colon, _password = userinfo.partition(":")
+        if colon:
+            body = f"{user}:{MASK}@{hostpart}"
+    return f"{scheme}://{body}" + (f"?{_redact_query(query)}" if qmark else "")

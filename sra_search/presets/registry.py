@@ -14,7 +14,7 @@ from pathlib import Path
 from sra_search.config import SRAConfig
 from sra_search.presets.read import PresetFormatError, read_preset
 from sra_search.presets.schema import Preset, check_name
-from sra_search.presets.store import preset_dir, versions
+from sra_search.presets.store import inside, preset_dir, versions
 
 ENV_VAR = "SRA_SEARCH_PRESETS"
 PROJECT_PRESETS = Path(__file__).resolve().parents[2] / "presets"
@@ -71,8 +71,8 @@ class Registry:
         for root in self.roots:
             if not root.is_dir():
                 continue
-            for model_dir in sorted(p for p in root.iterdir() if p.is_dir()):
-                for task_dir in sorted(p for p in model_dir.iterdir() if p.is_dir()):
+            for model_dir in sorted(p for p in root.iterdir() if p.is_dir() and inside(root, p)):
+                for task_dir in sorted(p for p in model_dir.iterdir() if p.is_dir() and inside(root, p)):
                     key = (model_dir.name, task_dir.name)
                     if key not in found and versions(task_dir):
                         found[key] = task_dir

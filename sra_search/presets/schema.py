@@ -229,8 +229,12 @@ class Provenance(_Strict):
     @field_validator("storage")
     @classmethod
     def _no_password(cls, v: str) -> str:
-        if re.search(r"://[^/@:]+:(?!\*\*\*@)[^/@]+@", v):
-            raise ValueError("must not contain a password; use sra_search.presets.redact_url")
+        # Every part is checked as redact_url sees it: a URL it would change still holds a secret.
+        from sra_search.urls import redact_url
+
+        parts = re.split(r",(?=[A-Za-z][A-Za-z0-9+.\-]*://)", v)
+        if any(redact_url(p) != p for p in parts if "://" in p or "@" in p):
+            raise ValueError("must not contain a password or other secret; use sra_search.presets.redact_url")
         return v
 
 

@@ -2,7 +2,11 @@
 
 ``GET /presets`` lists versions; ``GET /presets/{model}/{task}?version=latest`` returns one
 preset. Names are validated before any file is touched, so a path like ``..%2F..`` gets a
-400, never a file outside the registry.
+400, never a file outside the registry; links out of the registry are not listed at all.
+A corrupt stored file is the server's problem: a 500 with a JSON body naming the file by its
+place in the registry. No body carries the server's absolute paths. The interactive API docs
+are off: FastAPI's page loads its assets from a public CDN (broken offline, and a third-party
+load on a private service); the OpenAPI schema stays at ``/openapi.json``.
 """
 
 from __future__ import annotations
@@ -18,7 +22,15 @@ from sra_search.version import __version__
 
 def create_app(registry: Registry) -> FastAPI:
     """The FastAPI application serving ``registry``."""
-    app = FastAPI(title="sra-search presets", version=__version__, docs_url="/docs", redoc_url=None)
+    app = FastAPI(title="sra-search presets", version=__version__, docs_url=None, redoc_url=None)
+
+    def private(message: str) -> str:
+        # Registry messages name its directories; a client needs the place inside them only.
+        for root in sorted((str(r.resolve()) for r in registry.roots), key=len, reverse=True):
+            message = message.replace(root + "/", "").replace(root, "<registry>")
+        for root in registry.roots:
+            message = message.replace(str(root) + "/", "").replace(str(root), "<registry>")
+        return message
 
     @app.get("/presets")
     def list_presets() -> list[dict]:
@@ -33,12 +45,12 @@ def create_app(registry: Registry) -> FastAPI:
     ):
         try:
             preset = registry.get(model, task, version if version == "latest" else int(version), include_unproven)
-        except ValueError as e:  # invalid name (PresetFormatError is a ValueError too)
-            if isinstance(e, PresetFormatError):
-                raise HTTPException(500, f"stored preset is invalid: {e}") from e
-            raise HTTPException(400, str(e)) from e
+        except PresetFormatError as e:
+            raise HTTPException(500, private(f"stored preset is invalid (a registry problem): {e}")) from None
+        except ValueError as e:  # an invalid name
+            raise HTTPException(400, private(str(e))) from None
         except PresetNotFoundError as e:
-            raise HTTPException(404, str(e)) from e
+            raise HTTPException(404, private(str(e))) from None
         return preset.model_dump(mode="json")
 
     @app.get("/healthz")

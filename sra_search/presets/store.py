@@ -36,11 +36,24 @@ def preset_dir(root: Path, model: str, task: str) -> Path:
     return d
 
 
+def inside(root: Path, path: Path) -> bool:
+    """``path`` is really in the registry ``root``: not a symbolic link, and resolving inside it.
+    A link (to a file or a directory) could make the registry serve a file from anywhere."""
+    try:
+        return not path.is_symlink() and path.resolve().is_relative_to(Path(root).resolve())
+    except OSError:
+        return False
+
+
 def versions(directory: Path) -> list[int]:
-    """Published versions in a ``model/task`` directory, ascending."""
-    if not directory.is_dir():
+    """Published versions in a ``model/task`` directory, ascending: regular files only, never a
+    link (see :func:`inside`)."""
+    if not directory.is_dir() or directory.is_symlink():
         return []
-    return sorted(int(m.group(1)) for p in directory.iterdir() if (m := _VERSION_FILE.match(p.name)))
+    return sorted(
+        int(m.group(1)) for p in directory.iterdir()
+        if (m := _VERSION_FILE.match(p.name)) and p.is_file() and inside(directory, p)
+    )  # fmt: skip
 
 
 def dumps(preset: Preset) -> str:

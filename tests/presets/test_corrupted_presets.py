@@ -2,6 +2,7 @@
 the field, and the registry neither crashes nor changes anything on disk."""
 
 import json
+import os
 import math
 from pathlib import Path
 
@@ -106,3 +107,43 @@ def test_corruption_is_rejected_and_named(tmp_path_factory, mutation):
     assert len(reg.list()) == 1
     reg.problems()
     assert {p: p.read_bytes() for p in Path(root).rglob("*") if p.is_file()} == before
+
+
+def test_links_out_of_the_registry_are_never_listed_or_served(tmp_path):
+    """A v3.json link to a valid preset elsewhere, or a linked task directory, is not part of the
+    registry: not listed, not validated as ok, not served, never 'latest'."""
+    from fastapi.testclient import TestClient
+
+    from sra_search.presets.server import create_app
+
+    root, outside = tmp_path / "reg", tmp_path / "outside"
+    publish(make_preset(notes="inside"), root)
+    _, elsewhere = publish(make_preset(notes="outside"), outside)
+    task_dir = root / "tiny-llama" / "passkey"
+    (task_dir / "v3.json").symlink_to(elsewhere)
+    (root / "tiny-llama" / "linked").symlink_to(outside / "tiny-llama" / "passkey")
+    reg = Registry(root)
+    assert [(r.task, r.version) for r in reg.list()] == [("passkey", 1)] and reg.problems() == []
+    assert reg.get("tiny-llama", "passkey").notes == "inside"
+    client = TestClient(create_app(reg))
+    assert [p["version"] for p in client.get("/presets").json()] == [1]
+    assert client.get("/presets/tiny-llama/passkey", params={"version": "3"}).status_code == 404
+    assert client.get("/presets/tiny-llama/linked").status_code == 404
+
+
+def test_http_corrupt_file_is_a_500_with_json_and_no_server_paths(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from sra_search.presets.server import create_app
+
+    root = tmp_path / "reg"
+    _, path = publish(make_preset(), root)
+    os.chmod(path, 0o644)
+    path.write_text("[" * 3000 + "]" * 3000)
+    client = TestClient(create_app(Registry(root)))
+    bad = client.get("/presets/tiny-llama/passkey")
+    assert bad.status_code == 500 and "registry problem" in bad.json()["detail"]
+    assert "tiny-llama/passkey/v1.json" in bad.json()["detail"] and str(tmp_path) not in bad.text
+    missing = client.get("/presets/tiny-llama/other")
+    assert missing.status_code == 404 and str(tmp_path) not in missing.text
+    assert client.get("/docs").status_code == 404  # no page that loads assets from a CDN

@@ -16,7 +16,7 @@ from sra_search.presets import (
     read_preset,
     redact_url,
 )
-from sra_search.presets.schema import Preset
+from sra_search.presets.schema import Preset, Provenance
 from sra_search.presets.store import dumps
 from tests.presets.conftest import LONG, SHORT, make_preset
 
@@ -216,3 +216,38 @@ def test_a_gated_finding_supersedes_the_older_versions(tmp_path):
     assert reg.get("tiny-llama", "passkey", 1).notes == "old claim"  # still there when asked for by number
     publish(_v2(make_preset(), shown=True, notes="shown"), tmp_path)
     assert reg.get("tiny-llama", "passkey").notes == "shown"
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_SECRET_CHARS = st.text(alphabet=st.sampled_from("abcXYZ019/@:!~-._%$"), min_size=1, max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    scheme=st.sampled_from(["postgresql", "postgresql+psycopg2", "mysql+pymysql", "sqlite", "redis"]),
+    user=st.text(alphabet="abcdef_", max_size=6),
+    secret=_SECRET_CHARS,
+    host=st.sampled_from(["h", "db.example", "10.0.0.1:5432", "h:badport", "[::1]:5432"]),
+    path=st.sampled_from(["", "/db", "/${UNSET_VAR}", "/a/b"]),
+    where=st.sampled_from(["userinfo", "query", "both"]),
+    key=st.sampled_from(["password", "sslpassword", "PWD", "token", "api_key"]),
+)
+def test_redact_url_never_shows_a_secret_wherever_it_sits(scheme, user, secret, host, path, where, key):
+    marked = "SEKRIT" + secret  # a secret that appears nowhere else in the URL
+    userinfo = f"{user}:{marked}@" if where in ("userinfo", "both") else (f"{user}@" if user else "")
+    query = f"?sslmode=require&{key}={marked}" if where in ("query", "both") else ""
+    url = f"{scheme}://{userinfo}{host}{path}{query}"
+    shown = redact_url(url)
+    assert "SEKRIT" not in shown and redact_url(shown) == shown
+    # A preset refuses the URL with the secret and accepts it redacted.
+    prov = make_preset().provenance.model_dump()
+    with pytest.raises(ValidationError, match="password or other secret"):
+        Provenance.model_validate({**prov, "storage": url})
+    Provenance.model_validate({**prov, "storage": shown})
+
+
+@pytest.mark.parametrize("text", ["not a url SEKRIT", "SEKRIT@host", "postgresql:/SEKRIT@h"])
+def test_redact_url_shows_only_the_scheme_of_what_it_cannot_read(text):
+    assert "SEKRIT" not in redact_url(text)
