@@ -99,11 +99,8 @@ def main() -> None:
         if found is None:
             raise
         extra, module = found
-        from rich.markup import escape
-
-        from sra_search.cli.output import console
+        from sra_search.cli.output import print_error
 
         name = " ".join(["sra-search", *path])
-        message = f"'{name}' needs the [{extra}] extra: {install_hint(extra)} (module '{module}' is not installed)"
-        console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+        print_error(f"'{name}' needs the [{extra}] extra: {install_hint(extra)} (module '{module}' is not installed)")
         sys.exit(2)

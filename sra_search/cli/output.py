@@ -24,8 +24,8 @@ def one_line(message: str) -> str:
     return "; ".join(part.strip() for part in str(message).splitlines() if part.strip())
 
 
-def fail(message: str, code: int = 2) -> NoReturn:
-    """Print a clear error (no traceback) on one line and exit non-zero.
+def print_error(message: str) -> None:
+    """``error: message`` on stderr, on one line.
 
     The message is user data as much as ours (a study value, a path, a preset name), so it is
     printed as plain text (no rich markup: ``[/]`` in a name must not raise) and never wrapped
@@ -33,4 +33,9 @@ def fail(message: str, code: int = 2) -> NoReturn:
     from rich.markup import escape
 
     console.print(f"[bold red]error:[/] {escape(one_line(message))}", highlight=False, soft_wrap=True)
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print a clear error (no traceback) on one line and exit non-zero."""
+    print_error(message)
     raise typer.Exit(code)

@@ -14,8 +14,8 @@ def _evidence_plots(study: optuna.Study, out_dir: Path) -> dict[str, Path | None
     """Per task: the best trial's paired delta and interval as cases accumulate, on the held-out
     cases when it was re-checked there, else on the search cases it saw."""
     from sra_search.report.evidence_plot import evidence_plot
-    from sra_search.search.results import best_feasible, expand_outcomes
-    from sra_search.search.verdicts import baseline_scores
+    from sra_search.search.results import best_feasible
+    from sra_search.search.verdicts import baseline_scores, paired_with_baseline
 
     holdout = study.user_attrs.get("holdout") or {}
     best = best_feasible(study) if len(study.directions) == 1 else None
@@ -28,12 +28,12 @@ def _evidence_plots(study: optuna.Study, out_dir: Path) -> dict[str, Path | None
     base = baseline_scores(study)
     out: dict[str, Path | None] = {}
     for task, record in records.items():
-        keys, scores = expand_outcomes(record)
-        if not keys or not all(k in base for k in keys):
+        paired = paired_with_baseline(record, base)
+        if paired is None:
             continue
         title = f"trial {number}, {task}: SRA vs baseline on {where} cases"
         out[f"Evidence as cases accumulate ({task}, {where})"] = evidence_plot(
-            scores, [base[k] for k in keys], out_dir / f"evidence_{task}.png", title=title
+            *paired, out_dir / f"evidence_{task}.png", title=title
         )
     return out
 

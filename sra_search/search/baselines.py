@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import optuna
 
 from sra_search.search.jobs import Job, perplexity_job, task_jobs
-from sra_search.search.results import best_feasible, compact_outcomes
+from sra_search.search.results import best_feasible, compact_outcomes, recorded_for
 from sra_search.search.schema import PerplexityConstraint, StudyFile, TaskSpec
 
 if TYPE_CHECKING:
@@ -178,8 +178,8 @@ def rescore_holdout(
     best = best_feasible(study)
     if best is None:
         return None
-    done = study.user_attrs.get("holdout")
-    if done and done.get("trial") == best.number:
+    done = recorded_for(study, "holdout", best)
+    if done is not None:
         return done
     cached = baselines.ensure(study, "holdout", pool, reporter)
     reporter.set("holdout", f"re-scoring trial {best.number} on the holdout cases")

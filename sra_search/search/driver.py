@@ -31,7 +31,7 @@ from sra_search.search.optuna_private import trial_id
 from sra_search.search.pool import EvaluationError, Slot, WorkerPool, WorkerSetupError, first_line
 from sra_search.search.progress import Budget, Progress, Reporter, state_counts
 from sra_search.search.pruning import chunk_pruning
-from sra_search.search.results import best_feasible, pareto_feasible, trial_summary
+from sra_search.search.results import best_feasible, pareto_feasible, recorded_for, trial_summary
 from sra_search.search.schema import StudyFile
 from sra_search.search.storage import RETRY, StorageUnavailableError, open_storage
 from sra_search.search.task_params import check_task_params, worker_tasks
@@ -362,9 +362,7 @@ class Driver:
                     holdout = self._holdout(study)
                 finally:
                     self.pool.stop()
-            elif (best := best_feasible(study)) is not None and (
-                (study.user_attrs.get("holdout") or {}).get("trial") != best.number
-            ):
+            elif (best := best_feasible(study)) is not None and recorded_for(study, "holdout", best) is None:
                 self.pool.start()
                 try:
                     holdout = self._holdout(study)

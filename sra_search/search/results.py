@@ -65,6 +65,13 @@ def best_feasible(study: optuna.Study) -> optuna.trial.FrozenTrial | None:
     return max(trials, key=_rank_key(_sign(study), _raced(trials)))
 
 
+def recorded_for(study: optuna.Study, attr: str, trial: optuna.trial.FrozenTrial) -> dict[str, Any] | None:
+    """The study attr ``attr`` if it was recorded for ``trial`` (its ``trial`` field), else None:
+    what the holdout and the best trial's evidence keep while the best trial does not change."""
+    done = study.user_attrs.get(attr)
+    return done if done and done.get("trial") == trial.number else None
+
+
 def compact_outcomes(case_ids: Sequence[str], scores: Sequence[float]) -> dict[str, Any]:
     """Per-case scores as one small record: ``{key, offset, scores}`` where case ``i`` is
     ``f"{key}:{offset + i}"`` (``key`` = ``task:params-hash:split``), or ``{keys, scores}`` when

@@ -12,7 +12,7 @@ from typing import Any
 
 import optuna
 
-from sra_search.search.results import best_feasible, expand_outcomes
+from sra_search.search.results import best_feasible, expand_outcomes, recorded_for
 
 
 def baseline_scores(study: optuna.Study) -> dict[str, float]:
@@ -22,6 +22,15 @@ def baseline_scores(study: optuna.Study) -> dict[str, float]:
         if name.startswith("baseline:") and isinstance(entry, dict) and entry.get("case_keys"):
             out.update(zip(entry["case_keys"], (float(s) for s in entry["case_scores"])))
     return out
+
+
+def paired_with_baseline(record: dict[str, Any], base: dict[str, float]) -> tuple[list[float], list[float]] | None:
+    """A :func:`compact_outcomes` record and the baseline's scores on the same cases, by case key;
+    ``None`` when a case has no baseline score to pair with."""
+    keys, scores = expand_outcomes(record)
+    if not keys or not all(k in base for k in keys):
+        return None
+    return scores, [base[k] for k in keys]
 
 
 def search_evidence(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> dict[str, dict[str, Any]]:
@@ -36,11 +45,11 @@ def search_evidence(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> dic
 
     out = {}
     for task, record in outcomes.items():
-        keys, scores = expand_outcomes(record)
-        if not keys or not all(k in base for k in keys):
+        paired = paired_with_baseline(record, base)
+        if paired is None:
             continue
         hib = next((h for n, h in higher.items() if f":{task}:" in n), True)
-        ev = paired_test(scores, [base[k] for k in keys], higher_is_better=hib)
+        ev = paired_test(*paired, higher_is_better=hib)
         out[task] = {"evidence": ev.to_dict(), "verdict": ev.verdict()}
     return out
 
@@ -51,8 +60,8 @@ def record_best_evidence(study: optuna.Study) -> dict[str, Any] | None:
     best = best_feasible(study)
     if best is None:
         return None
-    done = study.user_attrs.get("best_evidence")
-    if done and done.get("trial") == best.number:
+    done = recorded_for(study, "best_evidence", best)
+    if done is not None:
         return done
     out = {"trial": best.number, "split": "search", "tasks": search_evidence(study, best)}
     study.set_user_attr("best_evidence", out)
