@@ -163,7 +163,7 @@ def storage_latency(url: str, n: int = 200) -> dict[str, float]:
     from sra_search.search.optuna_private import trial_id
     from sra_search.search.storage import open_storage
 
-    storage = open_storage(url, heartbeat_s=5, grace_s=20)
+    storage = open_storage(url, heartbeat_s=5, grace_s=20, create=True)
     name = f"latency-{os.getpid()}-{time.time_ns()}"
     study = optuna.create_study(study_name=name, storage=storage)
     with warnings.catch_warnings():

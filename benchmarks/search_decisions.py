@@ -48,6 +48,7 @@ def add_arguments(ap) -> None:  # noqa: ANN001
     g.add_argument("--racing-chunk", type=int, default=3, help="cases per chunk when racing")
     g.add_argument("--model", default=None, help="model (default: the study's, smollm2-135m); 'tiny' = a random 4-layer Llama")
     g.add_argument("--workdir", default=None, help="where the SQLite studies go (default: a temporary folder)")
+    g.add_argument("--reuse", action="store_true", help="read back studies already finished in --workdir instead of running them")
 
 
 def study_spec(variant: str, seed: int, args, url: str, model: str):  # noqa: ANN001
@@ -73,18 +74,33 @@ def study_spec(variant: str, seed: int, args, url: str, model: str):  # noqa: AN
     return StudyFile.model_validate(doc)
 
 
-def run_study(spec) -> dict[str, Any]:  # noqa: ANN001
-    """Run one study to its time budget (no holdout: the held-out re-score is done here, larger)."""
+def run_study(spec, reuse: bool = False) -> dict[str, Any]:  # noqa: ANN001
+    """Run one study to its time budget (no holdout: the held-out re-score is done here, larger).
+
+    ``reuse``: a study already in its storage with no trial still running is read back instead
+    (``run_s`` is then its recorded ``elapsed_s``), so an interrupted benchmark re-scores what it ran.
+    """
     import optuna
     from optuna.trial import TrialState
 
     from sra_search.search.driver import Driver, RunOptions
     from sra_search.search.results import best_feasible, cases_seen
 
-    t0 = time.perf_counter()
-    Driver(spec, RunOptions(holdout=False, base_dir=str(STUDY.parent))).run()
-    run_s = time.perf_counter() - t0
-    study = optuna.load_study(study_name=spec.name, storage=spec.storage.url)
+    study = None
+    if reuse:
+        try:
+            study = optuna.load_study(study_name=spec.name, storage=spec.storage.url)
+        except KeyError:
+            study = None
+        if study is not None and (not study.trials or study.get_trials(deepcopy=False, states=[TrialState.RUNNING])):
+            raise SystemExit(f"--reuse: study {spec.name} in {spec.storage.url} is empty or has running trials; run it anew")
+    if study is None:
+        t0 = time.perf_counter()
+        Driver(spec, RunOptions(holdout=False, base_dir=str(STUDY.parent))).run()
+        run_s = time.perf_counter() - t0
+        study = optuna.load_study(study_name=spec.name, storage=spec.storage.url)
+    else:
+        run_s = study.user_attrs.get("elapsed_s")
     done = study.get_trials(deepcopy=False, states=[TrialState.COMPLETE, TrialState.PRUNED])
     cases = [cases_seen(t) or 0 for t in done]
     best = best_feasible(study)
@@ -172,7 +188,7 @@ def run(args, rel) -> dict[str, Any]:  # noqa: ANN001
         for seed in seeds:
             for variant in VARIANTS:
                 spec = study_spec(variant, seed, args, f"sqlite:///{work / f'{variant}-{seed}.db'}", model)
-                studies.setdefault(seed, {})[variant] = run_study(spec)
+                studies.setdefault(seed, {})[variant] = run_study(spec, reuse=args.reuse)
                 s = studies[seed][variant]
                 print(f"  seed {seed} {variant}: {s['finished']} trials ({s['pruned']} pruned), "
                       f"{s['cases_per_trial']} cases/trial, in {s['run_s']} s", flush=True)  # fmt: skip

@@ -86,10 +86,14 @@ def _describe(loc: str, msg: str, err: dict) -> str:
     return f"parameter '{loc}': {msg} (got {err.get('input')!r})"
 
 
-def parse_params(model: type[TaskParams], task: str, values: dict[str, Any]) -> TaskParams:
-    """Validate ``values`` against ``model``; errors name the task and each bad field."""
+def parse_params(model: type[TaskParams], task: str, values: dict[str, Any], strict: bool = False) -> TaskParams:
+    """Validate ``values`` against ``model``; errors name the task and each bad field.
+
+    Values are coerced like command-line input (``"512"`` is 512) unless ``strict``: then they must
+    have their field's type (a study file's TOML has types, so ``length = "512"``, ``512.0`` or
+    ``seed = true`` is refused; an int is still a float)."""
     try:
-        return model(**values)
+        return model.model_validate(values, strict=strict)
     except ValidationError as exc:
         problems = "; ".join(_describe(*item) for item in error_items(exc))
         known = ", ".join(model.model_fields)

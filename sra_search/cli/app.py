@@ -34,6 +34,7 @@ COMMAND_MODULES = [
     "regress_cmd",
     "demo_cmd",
     "bench_cmd",
+    "models_cmd",
 ]
 
 

@@ -17,17 +17,19 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Serve optuna-dashboard for the storage on http://127.0.0.1:PORT (local only; use an SSH tunnel from elsewhere)."""
         from sra_search.search.schema import StudyFileError, resolve_storage_url
-        from sra_search.search.storage import open_storage
+        from sra_search.search.storage import STORAGE_ERRORS, open_storage
         from sra_search.urls import redact_url
 
-        try:
-            url = resolve_storage_url(storage)
-        except StudyFileError as exc:
-            fail(str(exc))
         try:
             from optuna_dashboard import run_server
         except ImportError:
             fail("optuna-dashboard is not installed: pip install optuna-dashboard")
+        try:
+            # Opened as status does: a mistyped SQLite path is refused, never created.
+            url = resolve_storage_url(storage)
+            opened = open_storage(url)
+        except (StudyFileError, *STORAGE_ERRORS) as exc:
+            fail(str(exc))
         # Bound to loopback on purpose: the dashboard has no authentication and can edit studies.
         console.print(f"optuna-dashboard for {redact_url(url)} on http://127.0.0.1:{port} (Ctrl-C to stop)")
-        run_server(open_storage(url), host="127.0.0.1", port=port)
+        run_server(opened, host="127.0.0.1", port=port)

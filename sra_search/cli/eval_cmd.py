@@ -86,7 +86,7 @@ def load_preset(path: Path):
     if not isinstance(data, dict):
         fail(f"--preset: {path} holds no SRA config object")
     try:
-        return SRAConfig(**data)
+        return SRAConfig.model_validate(data, strict=True)  # JSON has types: `true` is not a number
     except Exception as exc:  # noqa: BLE001 - shown to the user
         fail(_config_error(exc, f"--preset {path}"))
 
@@ -103,7 +103,8 @@ def build_config(params: Optional[str], preset: Optional[Path]):
     if params:
         base.update(parse_pairs([params], "--params"))
     try:
-        return SRAConfig(**base)
+        # strict: `tau_in=true` or `inter=1` is a typo to name, not a value to coerce.
+        return SRAConfig.model_validate(base, strict=True)
     except Exception as exc:  # noqa: BLE001
         fail(_config_error(exc, "--params"))
 

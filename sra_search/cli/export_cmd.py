@@ -38,6 +38,7 @@ def export(
     from sra_search.search.export import export as run
     from sra_search.presets.store import PresetWriteError
     from sra_search.search.schema import StudyFileError
+    from sra_search.search.storage import STORAGE_ERRORS
 
     try:
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console, transient=True) as bar:
@@ -45,7 +46,7 @@ def export(
             result = run(studies, to, storage=storage, force=force, min_gain=min_gain, candidates=candidates,
                          alpha=alpha, holdout_cases=holdout_cases, n_lengths=n_lengths,
                          progress=lambda d: bar.update(t, description=d))  # fmt: skip
-    except (ExportError, StudyFileError, PresetWriteError, ObjectiveError) as e:
+    except (ExportError, StudyFileError, PresetWriteError, ObjectiveError, *STORAGE_ERRORS) as e:
         fail(str(e))
     if json_out:
         print_json({

@@ -23,10 +23,23 @@ def register(app: typer.Typer) -> None:
 
 def _registry(location: Optional[str]):
     from sra_search.presets import Registry
+    from sra_search.urls import redact_url
 
+    if location and "://" in location and not location.startswith(("http://", "https://")):
+        fail(f"--registry: {redact_url(location)!r} is neither a directory nor an http(s) URL of `sra-search serve`")
     if location and "://" not in location and not Path(location).is_dir():
         fail(f"--registry: no such directory '{location}'")
     return Registry(location)
+
+
+def _listed(reg):
+    """``reg.list()``, or one line naming the registry when it cannot be read (a URL that does not answer)."""
+    from sra_search.presets.registry import RegistryError
+
+    try:
+        return reg.list()
+    except RegistryError as e:
+        fail(str(e))
 
 
 @presets.command("list")
@@ -39,7 +52,7 @@ def list_(
 
     from rich.table import Table
 
-    refs = _registry(registry).list()
+    refs = _listed(_registry(registry))
     if json_out:
         print_json([asdict(r) for r in refs])
         return
@@ -63,10 +76,11 @@ def show(
     from rich.table import Table
 
     from sra_search.presets import PresetFormatError, PresetNotFoundError
+    from sra_search.presets.registry import RegistryError
 
     try:
         p = _registry(registry).get(model, task, version, include_unproven=True)
-    except (PresetNotFoundError, PresetFormatError, ValueError) as e:
+    except (PresetNotFoundError, PresetFormatError, RegistryError, ValueError) as e:
         fail(str(e))
     if json_out:
         print_json(p.model_dump(mode="json"))
@@ -97,7 +111,7 @@ def validate(
     """Check preset files against the schema; exits 1 if any is invalid."""
     from sra_search.presets import PresetFormatError, read_preset
 
-    files = list(paths or [Path(r.location) for r in _registry(registry).list()])
+    files = list(paths or [Path(r.location) for r in _listed(_registry(registry))])
     results = []
     for f in files:
         try:

@@ -30,7 +30,8 @@ def regress(
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
-    from sra_search.presets import PresetFormatError, Registry, read_preset
+    from sra_search.presets import PresetFormatError, PresetNotFoundError, Registry, read_preset
+    from sra_search.presets.registry import RegistryError
     from sra_search.presets.regress import junit_xml
     from sra_search.presets.regress import regress as run
 
@@ -42,8 +43,10 @@ def regress(
             latest = {}
             for ref in reg.list():
                 latest[(ref.model, ref.task)] = ref
-            chosen = [read_preset(Path(r.location)) for r in latest.values()]
-    except PresetFormatError as e:
+            # A served registry lists HTTP locations: its presets are fetched through it.
+            fetch = (lambda r: reg.get(r.model, r.task, r.version, include_unproven=True)) if reg.url else None
+            chosen = [fetch(r) if fetch else read_preset(Path(r.location)) for r in latest.values()]
+    except (PresetFormatError, PresetNotFoundError, RegistryError, ValueError) as e:
         fail(str(e))
     if not chosen:
         fail("no presets to check")

@@ -26,19 +26,20 @@ def report(
     import optuna
 
     from sra_search.search.schema import StudyFileError, load_study_file, resolve_storage_url
-    from sra_search.search.storage import open_storage
+    from sra_search.search.storage import STORAGE_ERRORS, open_storage
 
     model_name = None
-    if study.endswith(".toml"):
-        try:
-            spec = load_study_file(study)
-        except StudyFileError as e:
-            fail(str(e))
-        name, url, model_name = spec.name, spec.storage_url(storage), spec.model
-    else:
-        name, url = study, resolve_storage_url(storage)
     try:
-        st = optuna.load_study(study_name=name, storage=open_storage(url))
+        if study.endswith(".toml"):
+            spec = load_study_file(study)
+            name, url, model_name = spec.name, spec.storage_url(storage), spec.model
+        else:
+            name, url = study, resolve_storage_url(storage)
+        opened = open_storage(url)  # read only: a missing SQLite file is refused, not created
+    except (StudyFileError, *STORAGE_ERRORS) as e:
+        fail(str(e))
+    try:
+        st = optuna.load_study(study_name=name, storage=opened)
     except KeyError:
         fail(f"no study named {name!r} in that storage; `sra-search status` lists them")
     model_name = model_name or st.user_attrs.get("model")

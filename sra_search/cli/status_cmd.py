@@ -21,13 +21,12 @@ def register(app: typer.Typer) -> None:
 
         from sra_search.search.schema import StudyFileError, resolve_storage_url
         from sra_search.search.status import storage_status
+        from sra_search.search.storage import STORAGE_ERRORS
 
         try:
             url = resolve_storage_url(storage)
-            if url.startswith("sqlite:///") and not _sqlite_exists(url):
-                fail(f"no storage at {url} (run a study first, or pass --storage)")
-            result = storage_status(url, study)
-        except (StudyFileError, KeyError) as exc:
+            result = storage_status(url, study)  # a missing SQLite file is refused, not created
+        except (StudyFileError, KeyError, *STORAGE_ERRORS) as exc:
             fail(str(exc).strip("'\""))
         except Exception as exc:  # the database refused or is unreachable: say so, without a traceback
             import sqlalchemy.exc
@@ -69,10 +68,3 @@ def optuna_errors() -> type[Exception]:
     import optuna
 
     return optuna.exceptions.StorageInternalError
-
-
-def _sqlite_exists(url: str) -> bool:
-    from pathlib import Path
-
-    path = url[len("sqlite:///") :]
-    return path == ":memory:" or Path(path).exists()

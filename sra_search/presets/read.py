@@ -34,6 +34,17 @@ def parse_json(text: str) -> object:
     return json.loads(text, object_pairs_hook=_no_duplicate_keys)
 
 
+def validate_preset(data: object, source: str) -> Preset:
+    """A preset from parsed JSON (a file's, or a registry server's answer), validated strictly:
+    a file saying `true` or `1.0` where a count belongs is wrong, not the count 1."""
+    try:
+        return Preset.model_validate(data, strict=True)
+    except ValidationError as e:
+        raise PresetFormatError(f"{source}: invalid preset: {error_line(e)}") from None
+    except RecursionError:
+        raise PresetFormatError(f"{source}: invalid preset: nested too deeply") from None
+
+
 def read_preset(path: Path) -> Preset:
     """Parse and validate one preset file: a regular file of bounded size, UTF-8 JSON."""
     path = Path(path)
@@ -49,13 +60,7 @@ def read_preset(path: Path) -> Preset:
         raise PresetFormatError(f"{path}: not readable JSON: nested too deeply") from None
     except (OSError, UnicodeDecodeError, ValueError) as e:  # ValueError: JSONDecodeError, 4,300-digit ints
         raise PresetFormatError(f"{path}: not readable JSON: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
-    try:
-        # Strict: a file saying `true` where a count belongs is wrong, not the count 1.
-        preset = Preset.model_validate(data, strict=True)
-    except ValidationError as e:
-        raise PresetFormatError(f"{path}: invalid preset: {error_line(e)}") from e
-    except RecursionError:
-        raise PresetFormatError(f"{path}: invalid preset: nested too deeply") from None
+    preset = validate_preset(data, str(path))
     parts = Path(path).parts
     expected = (preset.model.name, preset.task.name, f"v{preset.version}.json")
     if tuple(parts[-3:]) != expected:

@@ -8,13 +8,15 @@ Malformed files are reported by :meth:`Registry.problems` and skipped, never fat
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from sra_search.config import SRAConfig
-from sra_search.presets.read import PresetFormatError, read_preset
+from sra_search.presets.read import PresetFormatError, read_preset, validate_preset
 from sra_search.presets.schema import Preset, check_name
 from sra_search.presets.store import inside, preset_dir, versions
+from sra_search.urls import redact_url, scrub_secrets
 
 ENV_VAR = "SRA_SEARCH_PRESETS"
 PROJECT_PRESETS = Path(__file__).resolve().parents[2] / "presets"
@@ -22,6 +24,16 @@ PROJECT_PRESETS = Path(__file__).resolve().parents[2] / "presets"
 
 class PresetNotFoundError(LookupError):
     """No preset for that model, task, version or prompt length."""
+
+
+class RegistryError(RuntimeError):
+    """A registry URL that does not answer as ``sra-search serve`` does; the message names the URL
+    (password hidden) and the fix."""
+
+
+HTTP_TIMEOUT_S = 30
+_REGISTRY_FIX = "check --registry: a preset directory, or the URL of a running `sra-search serve`"
+_NOT_JSON = object()
 
 
 @dataclass(frozen=True)
@@ -56,13 +68,34 @@ class Registry:
 
     # -- HTTP ------------------------------------------------------------------------------
     def _http(self, path: str, params: dict | None = None):
+        """The JSON body of ``GET url + path``; every way it can fail is one of this module's errors:
+        404 :class:`PresetNotFoundError`, 400 ``ValueError`` (a name the server refused), anything
+        else (no connection, a timeout, another status, a body that is not JSON) :class:`RegistryError`."""
         import httpx
 
-        r = httpx.get(self.url + path, params=params, timeout=30)
+        shown = redact_url(self.url)
+        try:
+            r = httpx.get(self.url + path, params=params, timeout=HTTP_TIMEOUT_S)
+        except httpx.TimeoutException:
+            raise RegistryError(f"registry {shown} did not answer within {HTTP_TIMEOUT_S} s; {_REGISTRY_FIX}") from None
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:  # refused, no route, DNS, a malformed URL
+            why = scrub_secrets(" ".join(f"{type(exc).__name__}: {exc}".split())[:200], self.url)
+            raise RegistryError(f"registry {shown} is unreachable ({why}); {_REGISTRY_FIX}") from None
+        try:
+            body = r.json()
+        except ValueError:  # not JSON (or not UTF-8): not a preset server
+            body = _NOT_JSON
+        detail = body.get("detail") if isinstance(body, dict) and isinstance(body.get("detail"), str) else None
         if r.status_code == 404:
-            raise PresetNotFoundError(r.json().get("detail", "not found"))
-        r.raise_for_status()
-        return r.json()
+            raise PresetNotFoundError(detail or f"registry {shown}: {path} not found")
+        if r.status_code == 400:
+            raise ValueError(detail or f"registry {shown} refused {path}")
+        if r.status_code != 200:
+            said = f": {detail[:300]}" if detail else ""
+            raise RegistryError(f"registry {shown} answered HTTP {r.status_code} for {path}{said}; {_REGISTRY_FIX}")
+        if body is _NOT_JSON:
+            raise RegistryError(f"registry {shown} answered {path} with something that is not JSON; {_REGISTRY_FIX}")
+        return body
 
     # -- listing -----------------------------------------------------------------------------
     def _pairs(self) -> dict[tuple[str, str], Path]:
@@ -81,7 +114,14 @@ class Registry:
     def list(self) -> list[PresetRef]:
         """Every published version, sorted by model, task, version."""
         if self.url:
-            return [PresetRef(**d) for d in self._http("/presets")]
+            listed = self._http("/presets")
+            try:
+                return [PresetRef(str(d["model"]), str(d["task"]), _version(d["version"]), str(d["location"])) for d in listed]
+            except (TypeError, KeyError, ValueError):
+                raise RegistryError(
+                    f"registry {redact_url(self.url)} answered /presets with something that is not a preset list; "
+                    f"{_REGISTRY_FIX}"
+                ) from None
         refs = []
         for (model, task), d in sorted(self._pairs().items()):
             refs += [PresetRef(model, task, v, str(d / f"v{v}.json")) for v in versions(d)]
@@ -109,18 +149,18 @@ class Registry:
         """
         check_name("model name", model)
         check_name("task name", task)
-        if version != "latest" and not (isinstance(version, int) or str(version).isdigit()):
-            raise ValueError(f"version must be an integer or 'latest', got {version!r}")
+        if version != "latest":
+            version = _version(version)
         if self.url:
             params = {"version": str(version), "include_unproven": str(include_unproven).lower()}
-            return Preset.model_validate(self._http(f"/presets/{model}/{task}", params))
+            return validate_preset(self._http(f"/presets/{model}/{task}", params), f"registry {redact_url(self.url)}")
         d = self._pairs().get((model, task))
         if d is None:
             raise PresetNotFoundError(f"no preset for model {model!r} and task {task!r} in {self._where()}")
         available = versions(d)
         directory = preset_dir(d.parents[1], model, task)
         if version != "latest":
-            v = int(version)
+            v = version
             if v not in available:
                 raise PresetNotFoundError(f"{model}/{task} has no version {v} (published: {available})")
             preset = read_preset(directory / f"v{v}.json")
@@ -160,3 +200,13 @@ class Registry:
 
     def _where(self) -> str:
         return ", ".join(str(r) for r in self.roots) or "(no directory)"
+
+
+def _version(value: object) -> int:
+    """A version number: an int (not a bool) or a string of ASCII digits. ``str.isdigit`` and
+    ``int()`` also accept other scripts' digits ("٣" is 3), which no version file is named with."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return value
+    if isinstance(value, str) and re.fullmatch(r"[1-9][0-9]{0,8}", value):
+        return int(value)
+    raise ValueError(f"version must be a positive integer or 'latest', got {value!r}")

@@ -29,7 +29,8 @@ _NAME = re.compile(NAME_PATTERN)
 
 def check_name(kind: str, value: str) -> str:
     """A model or task key: lowercase letters, digits, '.', '_', '-'; never a path."""
-    if not isinstance(value, str) or not _NAME.match(value) or ".." in value:
+    # fullmatch: with match, "$" also matches before a final newline ("passkey\n" would pass).
+    if not isinstance(value, str) or not _NAME.fullmatch(value) or ".." in value:
         raise ValueError(
             f"{kind} {value!r} is not a valid name: use 1-64 lowercase letters, digits, '.', '_' or '-', "
             "starting with a letter or digit (no '/' or '..')"
@@ -254,9 +255,10 @@ class Preset(_Strict):
     @field_validator("schema_version", mode="before")
     @classmethod
     def _not_a_bool(cls, v: Any) -> Any:
-        # pydantic's Literal[1] accepts `true` (True == 1); a format version is a number.
-        if isinstance(v, bool):
-            raise ValueError(f"schema_version must be one of the numbers {READABLE_VERSIONS}, not a boolean")
+        # pydantic's Literal[1] accepts `true` and `1.0`, even in strict mode (True == 1.0 == 1);
+        # a format version is an integer.
+        if type(v) is not int:
+            raise ValueError(f"schema_version must be one of the integers {READABLE_VERSIONS}, got {v!r}")
         return v
 
     @model_validator(mode="after")

@@ -18,7 +18,8 @@ from pathlib import Path
 from sra_search.presets.read import PresetFormatError, read_preset
 from sra_search.presets.schema import Preset, check_name
 
-_VERSION_FILE = re.compile(r"^v([1-9][0-9]{0,8})\.json$")
+# Matched in full (fullmatch): "$" alone also accepts a name ending in a newline.
+_VERSION_FILE = re.compile(r"v([1-9][0-9]{0,8})\.json")
 
 
 class PresetWriteError(OSError):
@@ -52,7 +53,7 @@ def versions(directory: Path) -> list[int]:
         return []
     return sorted(
         int(m.group(1)) for p in directory.iterdir()
-        if (m := _VERSION_FILE.match(p.name)) and p.is_file() and inside(directory, p)
+        if (m := _VERSION_FILE.fullmatch(p.name)) and p.is_file() and inside(directory, p)
     )  # fmt: skip
 
 

@@ -22,7 +22,7 @@ from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS, AttentionMa
 from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
 
 from sra_search.config import SRAConfig
-from sra_search.models import check_supported
+from sra_search.models import UnsupportedModelError, check_supported
 from sra_search.runtime.fast import fast_attention
 from sra_search.runtime.reference import reference_attention
 from sra_search.runtime.session import Session
@@ -36,6 +36,10 @@ IMPLS = ("fast", "reference")
 _SESSIONS: "weakref.WeakKeyDictionary[torch.nn.Module, Session]" = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
 _USERS = 0
+
+# Attention kwargs that change the softmax itself; the explicit recompute of edited rows would
+# drop them. ``check_supported`` rejects the known models up front; this catches the rest.
+_UNSUPPORTED_KWARGS = ("softcap", "s_aux", "sinks", "position_bias")
 
 
 def _sdpa(*args, **kwargs):
@@ -58,8 +62,16 @@ def sra_attention(
         scaling = query.shape[-1] ** -0.5
     if session is None:  # a module not under enable_sra (e.g. a copy): plain SDPA
         return _sdpa(module, query, key, value, attention_mask, scaling=scaling, dropout=dropout, **kwargs)
+    for name in _UNSUPPORTED_KWARGS:
+        if kwargs.get(name) is not None:
+            raise UnsupportedModelError(
+                f"{type(module).__name__} passes {name}= to attention; SRA recomputes edited rows as "
+                "softmax(Q K^T * scaling) and cannot apply it exactly"
+            )
     if session.impl == "reference":
-        return reference_attention(session, module, query, key, value, attention_mask, scaling), None
+        return reference_attention(
+            session, module, query, key, value, attention_mask, scaling, kwargs.get("sliding_window")
+        ), None
     return fast_attention(
         session, _sdpa, module, query, key, value, attention_mask, scaling, dropout=dropout, **kwargs
     ), None
@@ -121,7 +133,8 @@ def enable_sra(
 
     Args:
         model: a transformers causal LM with rotary position embeddings whose attention goes
-            through transformers' attention interface (Llama, Mistral, Qwen2, ...).
+            through transformers' attention interface (Llama, Mistral, Qwen2, Gemma 3, ...);
+            sliding-window layers are edited within their window (spec, "Sliding-window layers").
         config: the SRA parameters, or a :class:`~sra_search.runtime.source.ConfigSource` such as
             a published preset: each sequence then uses the config the source gives for its prompt
             length (a preset: its length bucket; none: inactive).
@@ -134,6 +147,8 @@ def enable_sra(
             measured on other weights anyway (it warns).
 
     Raises:
+        UnsupportedModelError: from ``check_supported`` (no RoPE, attention outside the interface,
+            or an attention SRA cannot recompute exactly, e.g. soft-capping).
         Whatever the source's ``check_model`` raises; for a preset, ``PresetMismatchError`` when
         its model fingerprint differs.
 

@@ -33,6 +33,7 @@ def _recompute(
     value: torch.Tensor,
     attention_mask: torch.Tensor | None,
     scaling: float,
+    sliding_window: int | None,
 ) -> None:
     heads, q_len, head_dim = query.shape[1], query.shape[2], query.shape[3]
     kv_heads = key.shape[1]
@@ -46,16 +47,19 @@ def _recompute(
         k = key[e.sequence, :, :r1].float().unsqueeze(1)  # [kv_heads, 1, r1, d]
         v = value[e.sequence, :, :r1].float().unsqueeze(1)
         scores = torch.matmul(q, k.transpose(-1, -2)).reshape(heads, rows, r1).mul_(scaling)
-        if attention_mask is None:
-            # Causality alone: only the keys r0..r1 (the diagonal block) can be in the future.
-            mask = allowed_keys(None, q_len, q_len, slice(r0, r1), slice(r0, r1), device=query.device)[0, 0]
-            scores[..., r0:r1].masked_fill_(~mask, float("-inf"))
-        else:
-            mask = allowed_keys(attention_mask, q_len, q_len, slice(r0, r1), slice(0, r1), device=query.device)
-            scores.masked_fill_(~mask[e.sequence if mask.shape[0] > 1 else 0, 0], float("-inf"))
+        # Over the whole key range: a sliding window (in the mask or rebuilt from `sliding_window`)
+        # hides keys far from the diagonal, not just the future ones.
+        allowed = allowed_keys(
+            attention_mask, q_len, q_len, slice(r0, r1), slice(0, r1), query.device, sliding_window
+        )
+        mask = allowed[e.sequence if allowed.shape[0] > 1 else 0, 0]  # [rows, r1]
+        scores.masked_fill_(~mask, float("-inf"))
         weights = torch.softmax(scores, dim=-1)
         # In place: rows failing the gem test are discarded below (they keep SDPA's output).
-        res = edit_rows(weights, e.target_start, e.target_end, e.theta, e.scale, e.gem_share, in_place=True)
+        visible = mask[:, e.target_start : e.target_end]  # targets lie before the rows (geometry)
+        res = edit_rows(
+            weights, e.target_start, e.target_end, e.theta, e.scale, e.gem_share, visible=visible, in_place=True
+        )
         new = torch.matmul(res.weights.view(kv_heads, groups, rows, r1), v).reshape(heads, rows, head_dim)
         # Rows the edit leaves as they were (gem test failed, or nothing eliminated) keep
         # SDPA's output bit for bit.
@@ -76,7 +80,16 @@ def fast_attention(
     scaling: float,
     **kwargs,
 ) -> torch.Tensor:
-    """Returns the attention output ``[batch, q_len, heads, head_dim]``."""
+    """Returns the attention output ``[batch, q_len, heads, head_dim]``.
+
+    ``kwargs`` go to ``base`` unchanged; their ``sliding_window`` also bounds the recomputed rows."""
+    window = kwargs.get("sliding_window")
+    if window is not None and key.shape[2] >= window and (attention_mask is None or attention_mask.dim() == 2):
+        # transformers never drops the mask of a window that hides keys, but if a caller does, SDPA
+        # (which ignores `sliding_window`) must not see more keys than the recomputed rows.
+        attention_mask = allowed_keys(
+            attention_mask, query.shape[2], key.shape[2], device=query.device, sliding_window=window
+        )
     out, _ = base(module, query, key, value, attention_mask, scaling=scaling, **kwargs)
     edits = session.plan(module.layer_idx, query, key, attention_mask)
     if not edits:
@@ -84,5 +97,5 @@ def fast_attention(
     if torch.is_grad_enabled():
         out = out.clone()  # SDPA's output may be needed by autograd; do not overwrite it in place
     for e in edits:
-        _recompute(session, module.layer_idx, e, out, query, key, value, attention_mask, scaling)
+        _recompute(session, module.layer_idx, e, out, query, key, value, attention_mask, scaling, window)
     return out

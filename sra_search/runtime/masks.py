@@ -7,6 +7,9 @@ transformers built for the model's implementation, in one of three forms:
 - ``None``: SDPA's mask function dropped it because causality alone is enough (no padding);
 - a 4D ``[batch, 1, q, k]`` mask, boolean (True = attend) or additive float;
 - a 2D ``[batch, k]`` padding mask (flash-attention implementations).
+
+For a sliding-window layer the 4D mask already includes the window; transformers returns
+``None`` there only when ``k_len < sliding_window``, where the window hides nothing.
 """
 
 from __future__ import annotations
@@ -69,11 +72,14 @@ def allowed_keys(
     rows: slice = slice(None),
     keys: slice = slice(None),
     device: torch.device | None = None,
+    sliding_window: int | None = None,
 ) -> torch.Tensor:
     """Bool ``[batch or 1, 1, rows, keys]``: which keys each query row may attend to.
 
-    Rebuilds causality when SDPA's mask function returned ``None`` -- an explicit softmax
-    that skipped this would silently attend to the future.
+    A 4D mask is used as it is: transformers' sliding-window masks already hide the keys outside
+    the window. Otherwise causality is rebuilt (an explicit softmax that skipped it would attend
+    to the future), and so is ``sliding_window`` when given, with transformers' semantics
+    (``sliding_window_overlay``): query ``q`` sees key ``k`` iff ``q - sliding_window < k <= q``.
     """
     if attention_mask is not None and attention_mask.dim() == 4:
         m = attention_mask[:, :, rows, keys]
@@ -82,7 +88,10 @@ def allowed_keys(
         device = attention_mask.device
     q_pos = torch.arange(q_len, device=device)[rows] + (k_len - q_len)
     k_pos = torch.arange(k_len, device=device)[keys]
-    causal = (k_pos[None, :] <= q_pos[:, None])[None, None]
+    allowed = k_pos[None, :] <= q_pos[:, None]
+    if sliding_window is not None:
+        allowed &= k_pos[None, :] > q_pos[:, None] - sliding_window
+    allowed = allowed[None, None]
     if attention_mask is None:
-        return causal
-    return causal & attention_mask[:, None, None, -k_len:][..., keys].bool()
+        return allowed
+    return allowed & attention_mask[:, None, None, -k_len:][..., keys].bool()

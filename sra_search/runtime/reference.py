@@ -21,8 +21,12 @@ def reference_attention(
     value: torch.Tensor,  # [batch, kv_heads, k_len, head_dim]
     attention_mask: torch.Tensor | None,
     scaling: float,
+    sliding_window: int | None = None,
 ) -> torch.Tensor:
-    """Returns the attention output ``[batch, q_len, heads, head_dim]`` in the query's dtype."""
+    """Returns the attention output ``[batch, q_len, heads, head_dim]`` in the query's dtype.
+
+    ``sliding_window`` is the layer's window (None: full attention); it matters only when the
+    mask does not already carry it (see ``masks.allowed_keys``)."""
     batch, heads, q_len, _ = query.shape
     k_len = key.shape[2]
     # Grouped-query attention: each key/value head serves `groups` query heads, as in the model.
@@ -30,9 +34,10 @@ def reference_attention(
     k = key.float().repeat_interleave(groups, dim=1)
     v = value.float().repeat_interleave(groups, dim=1)
 
-    # Softmax(Q K^T * scaling) with the model's mask; causality rebuilt when the mask is None.
+    # Softmax(Q K^T * scaling) with the model's mask; causality (and the window) rebuilt when the
+    # mask is None.
     scores = torch.matmul(query.float(), k.transpose(-1, -2)) * scaling
-    allowed = allowed_keys(attention_mask, q_len, k_len, device=query.device)
+    allowed = allowed_keys(attention_mask, q_len, k_len, device=query.device, sliding_window=sliding_window)
     scores = scores.masked_fill(~allowed, float("-inf"))
     weights = torch.softmax(scores, dim=-1)
     # Padding query rows may see no key at all; their output is never used.
@@ -45,7 +50,10 @@ def reference_attention(
     # The inter loop's rows come before the outer loop's in `plan`, and the rows are disjoint.
     for e in edits:
         rows = weights[e.sequence, :, e.row_start : e.row_end, :]
-        res = edit_rows(rows, e.target_start, e.target_end, e.theta, e.scale, e.gem_share)
+        # The target keys each row may see: a key its mask hides never receives weight.
+        mask = allowed[e.sequence if allowed.shape[0] > 1 else 0]  # [1, q_len, k_len]
+        visible = mask[:, e.row_start : e.row_end, e.target_start : e.target_end]
+        res = edit_rows(rows, e.target_start, e.target_end, e.theta, e.scale, e.gem_share, visible=visible)
         weights[e.sequence, :, e.row_start : e.row_end, :] = res.weights
         session.stats.record(module.layer_idx, e.loop, res.edited, res.removed, res.accumulated)
 

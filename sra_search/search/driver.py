@@ -25,16 +25,18 @@ from sra_search.search import objective as obj
 from sra_search.search import samplers as samplers_mod
 from sra_search.search import space as space_mod
 from sra_search.search.baselines import Baselines, rescore_holdout
+from sra_search.search.definition import StudyMismatchError, before_first_trial, open_or_replace
 from sra_search.search.heartbeat import DriverHeartbeat, recover_stale
 from sra_search.search.jobs import ChunkResult, Job, perplexity_job
 from sra_search.search.optuna_private import trial_id
 from sra_search.search.pool import EvaluationError, Slot, WorkerPool, WorkerSetupError, first_line
+from sra_search.search.preflight import check_study
 from sra_search.search.progress import Budget, Progress, Reporter, state_counts
 from sra_search.search.pruning import chunk_pruning
 from sra_search.search.results import best_feasible, pareto_feasible, recorded_for, trial_summary
 from sra_search.search.schema import StudyFile
 from sra_search.search.storage import RETRY, StorageUnavailableError, open_storage
-from sra_search.search.task_params import check_task_params, worker_tasks
+from sra_search.search.task_params import worker_tasks
 from sra_search.search.trial import TrialInFlight, TrialRun
 from sra_search.search.verdicts import record_best_evidence
 from sra_search.urls import redact_url
@@ -42,10 +44,6 @@ from sra_search.urls import redact_url
 log = logging.getLogger(__name__)
 
 FINISHED_OK = (TrialState.COMPLETE, TrialState.PRUNED)
-
-
-class StudyMismatchError(RuntimeError):
-    """The storage already holds a study of that name with a different definition."""
 
 
 @dataclass
@@ -98,7 +96,8 @@ class Driver:
     def open_study(self) -> optuna.Study:
         spec = self.spec
         storage = open_storage(
-            self.url, heartbeat_s=spec.storage.heartbeat_s, grace_s=spec.storage.grace_s, retry_s=spec.storage.retry_s
+            self.url, heartbeat_s=spec.storage.heartbeat_s, grace_s=spec.storage.grace_s, retry_s=spec.storage.retry_s,
+            create=True,
         )
         self.storage = storage
         kwargs = dict(
@@ -110,27 +109,16 @@ class Driver:
         )
         # The study name is unique in the storage, so of several drivers starting together exactly
         # one creates the study; only that one enqueues the first trial (no duplicate trial 0).
-        try:
-            study = optuna.create_study(**kwargs, load_if_exists=False)
-            self._created = True
-        except optuna.exceptions.DuplicatedStudyError:
-            study = optuna.create_study(**kwargs, load_if_exists=True)
-            self._created = False
-            n = len(study.get_trials(deepcopy=False))
-            if n:
-                # A resumed study: a sampler seeded as in the first run replays its random draws and
-                # can propose parameters already evaluated; offset the seed by the trials so far.
-                study.sampler = samplers_mod.make_sampler(spec.model_copy(update={"seed": (spec.seed + n) % 2**32}))
+        # A stored study of another definition is refused, unless it never ran a trial.
+        study, self._created = open_or_replace(kwargs, spec, self.url)
+        n = 0 if self._created else len(study.get_trials(deepcopy=False))
+        if n:
+            # A resumed study: a sampler seeded as in the first run replays its random draws and
+            # can propose parameters already evaluated; offset the seed by the trials so far.
+            study.sampler = samplers_mod.make_sampler(spec.model_copy(update={"seed": (spec.seed + n) % 2**32}))
         attrs = study.user_attrs
-        digest = spec.definition_hash()
-        if attrs.get("definition_hash") not in (None, digest):
-            raise StudyMismatchError(
-                f"study '{spec.name}' in {redact_url(self.url)} was created from a different definition "
-                f"(model, tasks, search space, objective, constraints, sampler or seed changed); "
-                "give the study a new name, or use another storage"
-            )
         if "definition_hash" not in attrs:
-            study.set_user_attr("definition_hash", digest)
+            study.set_user_attr("definition_hash", spec.definition_hash())
             study.set_user_attr("spec", spec.model_dump(mode="json"))
             study.set_user_attr("model", spec.model)
             study.set_user_attr("objective", obj.objective_label(spec))
@@ -167,6 +155,7 @@ class Driver:
             return
         trial.set_user_attr("sra", config)
         trial.set_user_attr("driver", self._driver_id)  # which process ran it (several drivers may share a study)
+        trial.set_user_attr("node", slot.node)  # the Ray node of its worker (all its jobs run on that slot)
         jobs = self.pruning.first_jobs(config)
         if self.ppl is not None:
             jobs.append(perplexity_job(self.ppl, config))
@@ -276,7 +265,7 @@ class Driver:
                     res = ray.get(ref)
                 except ray.exceptions.RayActorError as exc:
                     slot = self.pool.slots[run.slot]
-                    reason = f"worker {slot.index} (pid {slot.pid}) died: {first_line(exc)}"
+                    reason = self.pool.death_reason(slot, exc)  # names the pid and the node
                     log.warning("trial %d: %s; parameters re-enqueued once", number, reason)
                     self._finish(study, run, hb, state=TrialState.FAIL, reason=reason, retry=True)
                     self.pool.on_death(slot)
@@ -329,8 +318,9 @@ class Driver:
     # ----- entry point ------------------------------------------------------------------
 
     def check_tasks(self) -> None:
-        """Validate every task's parameters with ``objectives.get`` before any worker starts."""
-        check_task_params(self.tasks, self.ppl)
+        """Check the study file before the storage is opened (model, task parameters, files, the
+        first case of each task: ``preflight``), so a bad file writes nothing."""
+        check_study(self.spec, self.tasks, self.ppl, self.opt.base_dir)
 
     def run(self) -> dict[str, Any]:
         """Run (or resume) the study until its budget; return a JSON-able summary."""
@@ -348,9 +338,10 @@ class Driver:
             self.progress.set("starting", f"starting {self.n_workers} workers ({self.spec.model})")
             self.progress.emit(study, force=True)
             if need_trials:
-                self.pool.start()
                 try:
-                    baselines = self.baselines.ensure(study, "search", self.pool, self.progress)
+                    with before_first_trial(study):  # a failure here lets a corrected file replace the study
+                        self.pool.start()
+                        baselines = self.baselines.ensure(study, "search", self.pool, self.progress)
                     with DriverHeartbeat(self.storage, self.spec.storage.heartbeat_s) as hb:
                         try:
                             self._trial_loop(study, baselines, hb)

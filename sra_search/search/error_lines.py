@@ -3,11 +3,11 @@ pydantic error location is, so a typo in a study file is a one-line fix."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from pydantic import ValidationError
 
+from sra_search.search.toml_positions import key_lines
 from sra_search.validation import error_location
 
 
@@ -21,35 +21,24 @@ def _loc_to_path(loc: tuple[Any, ...]) -> str:
     return out
 
 
-def _find_line(text: str, loc: tuple[Any, ...]) -> int | None:
-    """Best-effort line number of the key at ``loc`` in the TOML text (1-based)."""
-    lines = text.splitlines()
-    keys = [p for p in loc if isinstance(p, str)]
-    if not keys:
-        return None
-    start = 0
-    found: int | None = None
-    for depth, key in enumerate(keys):
-        header = re.compile(r"^\s*\[\[?\s*" + r"\s*\.\s*".join(map(re.escape, keys[: depth + 1])) + r"\s*\]\]?")
-        assign = re.compile(r"(^|[{,\s])" + re.escape(key) + r"\s*=")
-        hit = None
-        for i in range(start, len(lines)):
-            if header.search(lines[i]) or assign.search(lines[i].split("#", 1)[0]):
-                hit = i
-                break
-        if hit is None:
-            break
-        found, start = hit, hit
-    return None if found is None else found + 1
+def _find_line(lines: dict[tuple[Any, ...], int], loc: tuple[Any, ...]) -> int | None:
+    """Line of the key at ``loc`` (1-based), or of the nearest table above it that the file has
+    (a missing key: its table). Positions come from the document's structure
+    (:mod:`~sra_search.search.toml_positions`), so text inside strings is never taken for a key."""
+    for n in range(len(loc), 0, -1):
+        if loc[:n] in lines:
+            return lines[loc[:n]]
+    return None
 
 
 def format_validation_error(exc: ValidationError, text: str = "", source: str = "study file") -> str:
     """One line per problem: ``source:LINE: key.path: message``."""
     out = []
+    lines = key_lines(text) if text else {}
     for err in exc.errors():
         loc = error_location(tuple(err["loc"]))
         path = _loc_to_path(loc) or "(top level)"
-        line = _find_line(text, loc) if text else None
+        line = _find_line(lines, loc)
         where = f"{source}:{line}" if line else source
         msg = err["msg"].removeprefix("Value error, ")
         line = f"{where}: {path}: {msg}"

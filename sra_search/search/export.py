@@ -305,6 +305,8 @@ def export(
     if len(set(lengths)) != len(lengths):
         raise ExportError(f"two studies target the same length ({sorted(lengths)}); one study per bucket")
     order = sorted(range(len(specs)), key=lambda i: lengths[i])
+    # Every storage is opened (read only: a mistyped SQLite path is refused) before the model loads.
+    storages = {i: open_storage(specs[i].storage_url(storage)) for i in order}
 
     model_name = specs[0].model
     progress(f"loading {model_name}")
@@ -318,7 +320,7 @@ def export(
         url = spec.storage_url(storage)
         urls.append(redact_url(url))
         try:
-            study = optuna.load_study(study_name=spec.name, storage=open_storage(url))
+            study = optuna.load_study(study_name=spec.name, storage=storages[i])
         except KeyError:
             raise ExportError(f"no study named {spec.name!r} in {redact_url(url)}; run `sra-search run` first") from None
         hi = lengths[i]

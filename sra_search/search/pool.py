@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from sra_search.search.jobs import ChunkResult, Job
+from sra_search.search.placement import capacity_problem, fmt, wait_placeable, worker_request
 from sra_search.search.schema import StudyFile
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,8 @@ class Slot:
     actor: Any
     deaths: int = 0
     pid: int | None = None
+    node: str | None = None
+    """Ray node id of the actor's process (from its last ``info``); a trial records it."""
     busy: bool = False
     ready: bool = True  # False from a death until a probe (``info``) answers from the restarted actor
     probe_after: float = 0.0
@@ -63,7 +66,24 @@ class WorkerPool:
 
     def describe(self) -> list[dict[str, Any]]:
         """The slots for progress displays."""
-        return [{"slot": s.index, "pid": s.pid, "deaths": s.deaths, "busy": s.busy} for s in self.slots]
+        return [{"slot": s.index, "pid": s.pid, "node": s.node, "deaths": s.deaths, "busy": s.busy} for s in self.slots]
+
+    def death_reason(self, slot: Slot, exc: BaseException) -> str:
+        """``worker 0 (pid 123) died: ...``, naming the slot's node and whether Ray lost that node."""
+        where = f"pid {slot.pid}"
+        if slot.node:
+            where += f", node {slot.node}" + (" lost" if self._node_lost(slot.node) else "")
+        return f"worker {slot.index} ({where}) died: {first_line(exc)}"
+
+    @staticmethod
+    def _node_lost(node_id: str) -> bool:
+        """Whether the GCS already reports the node dead (no wait: a worker's own death is common)."""
+        import ray
+
+        try:
+            return not {n["NodeID"]: n["Alive"] for n in ray.nodes()}.get(node_id, False)
+        except Exception:
+            return False
 
     def start(self) -> None:
         """Start Ray if needed and the actors; wait until every actor has loaded the model."""
@@ -80,17 +100,8 @@ class WorkerPool:
                 log_to_driver=bool(os.environ.get("SRA_SEARCH_RAY_LOGS")),
                 logging_level=logging.WARNING,
             )
-        if self.address is None:
-            # A local cluster cannot grow: refuse a request that would leave actors pending forever.
-            res = ray.cluster_resources()
-            need_cpu, need_gpu = self.n_workers * w.cpus, self.n_workers * w.gpus
-            if need_cpu > res.get("CPU", 0) + 1e-9 or need_gpu > res.get("GPU", 0) + 1e-9:
-                raise WorkerSetupError(
-                    f"{self.n_workers} workers x (cpus={w.cpus}, gpus={w.gpus}) need {need_cpu:g} CPUs and "
-                    f"{need_gpu:g} GPUs; this Ray has {res.get('CPU', 0):g} CPUs and {res.get('GPU', 0):g} GPUs "
-                    "(lower --workers or workers.cpus, or give workers.address of a cluster)"
-                )
-        self._actor_cls = make_actor_class(w.cpus, w.gpus, w.max_restarts)
+        self._check_placement(ray)
+        self._actor_cls = make_actor_class(w.cpus, w.gpus, w.max_restarts, w.resources)
         self.slots = [Slot(i, self._spawn()) for i in range(self.n_workers)]
         try:
             infos = ray.get([s.actor.info.remote() for s in self.slots])
@@ -98,7 +109,35 @@ class WorkerPool:
             cause = getattr(exc, "cause", None) or exc
             raise WorkerSetupError(f"workers could not load model '{self.spec.model}': {first_line(cause)}") from None
         for s, info in zip(self.slots, infos):
-            s.pid = info["pid"]
+            s.pid, s.node = info["pid"], info.get("node")
+
+    def _check_placement(self, ray: Any) -> None:
+        """Refuse, in one line, workers the cluster cannot place, instead of pending forever."""
+        w = self.spec.workers
+        request = worker_request(w.cpus, w.gpus, w.resources)
+        head = f"{self.n_workers} worker{'s' if self.n_workers != 1 else ''} x ({fmt(request)})"
+        if self.address is None:
+            # A local Ray cannot grow: refuse at once what it can never hold.
+            problem = capacity_problem(request, self.n_workers, [dict(ray.cluster_resources())])
+            if problem:
+                raise WorkerSetupError(
+                    f"{head} do not fit this local Ray: {problem} "
+                    "(lower --workers or workers.cpus, or give workers.address of a cluster)"
+                )
+            return
+        # A cluster may be autoscaling: wait, but not forever.
+        self._wait_since, self._warned_wait = time.monotonic(), False
+        problem = wait_placeable(ray, request, self.n_workers, w.placement_timeout_s, self._on_wait)
+        if problem:
+            raise WorkerSetupError(
+                f"{head} could not be placed within {w.placement_timeout_s:g} s (workers.placement_timeout_s): {problem}"
+            )
+
+    def _on_wait(self, message: str) -> None:
+        # Said once, after a few seconds: placement on a warm cluster is instant, a cold one takes minutes.
+        if not self._warned_wait and time.monotonic() - self._wait_since > 10:
+            self._warned_wait = True
+            log.warning("%s (up to workers.placement_timeout_s = %g s)", message, self.spec.workers.placement_timeout_s)
 
     def _spawn(self) -> Any:
         return self._actor_cls.remote(self.spec.model, self._threads, trust_remote_code=self.spec.trust_remote_code)
@@ -134,7 +173,8 @@ class WorkerPool:
         import ray
 
         try:
-            slot.pid = ray.get(ref)["pid"]
+            info = ray.get(ref)
+            slot.pid, slot.node = info["pid"], info.get("node")
             slot.ready = True
         except ray.exceptions.ActorUnavailableError:
             slot.probe_after = time.monotonic() + 1.0  # still restarting: ask again in a second
@@ -149,7 +189,8 @@ class WorkerPool:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                slot.pid = ray.get(slot.actor.info.remote())["pid"]
+                info = ray.get(slot.actor.info.remote())
+                slot.pid, slot.node = info["pid"], info.get("node")
                 slot.ready = True
                 return
             except ray.exceptions.ActorUnavailableError:

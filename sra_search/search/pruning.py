@@ -9,7 +9,8 @@ it, and, when racing, decide whether the trial gets more cases.
   incumbent, see :class:`~sra_search.search.samplers.RacingPruner`) is asked after each chunk. At
   the end of a stage (``initial_cases``, then twice as many, up to ``max_cases``) a trial still
   level with or better than the incumbent on the cases both have seen gets the next stage's
-  cases; one below it completes with the cases it has.
+  cases; one below it completes with the cases it has. Until a feasible trial is at or above the
+  baseline, the incumbent is the baseline itself (gain 0 on every case).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import optuna
 from sra_search.search.baselines import Baselines, paired_scores
 from sra_search.search.jobs import Job, range_jobs, task_jobs
 from sra_search.search.pruner_spec import RacePlan
-from sra_search.search.results import best_feasible
+from sra_search.search.results import racing_incumbent
 from sra_search.search.schema import StudyFile, TaskSpec
 from sra_search.search.trial import TrialRun
 
@@ -129,10 +130,9 @@ class Racing:
 
     def below_incumbent(self, study: optuna.Study, race: RaceState) -> str | None:
         """Why the trial is below the incumbent on the cases both have seen, or ``None`` if it is
-        level or better (or there is no incumbent yet)."""
-        inc = best_feasible(study)
-        if inc is None:
-            return None
+        level or better. While no feasible trial is at or above the baseline, the incumbent is the
+        baseline (gain 0 per case)."""
+        inc = racing_incumbent(study, race.gains)
         theirs = {int(k): float(v) for k, v in inc.intermediate_values.items()}
         shared = sorted(set(theirs) & set(race.gains))
         if not shared:
@@ -141,6 +141,8 @@ class Racing:
         best = sum(theirs[s] for s in shared) / len(shared)
         if mine >= best - LEVEL_TOLERANCE:
             return None
+        if inc.number < 0:
+            return f"below the baseline (no feasible trial at or above it yet) on its {len(shared)} cases: {mine:+.4f} per case"
         return f"below the incumbent (trial {inc.number}) on the {len(shared)} cases both saw: {mine:+.4f} vs {best:+.4f}"
 
 

@@ -3,7 +3,7 @@ summary of a trial (what ``run``, ``status``, ``report`` and ``export`` print an
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 import optuna
 from optuna.trial import TrialState
@@ -63,6 +63,22 @@ def best_feasible(study: optuna.Study) -> optuna.trial.FrozenTrial | None:
     if not trials:
         return None
     return max(trials, key=_rank_key(_sign(study), _raced(trials)))
+
+
+def racing_incumbent(study: optuna.Study, steps: Iterable[int]) -> optuna.trial.FrozenTrial:
+    """What a racing trial is paired with: the incumbent (:func:`best_feasible`), or, while no trial
+    is feasible or the incumbent is below the baseline (a negative mean gain), the baseline itself:
+    a trial with gain 0 on every case in ``steps``.
+
+    Running SRA is only worth it if it beats running without it, which is always feasible; without
+    this a study whose first trials all break a constraint would give every trial ``max_cases``,
+    and one whose incumbent loses to the baseline would race against a bar below doing nothing.
+    Its ``number`` is -1 (it is in no storage).
+    """
+    inc = best_feasible(study)
+    if inc is not None and inc.value is not None and _sign(study) * inc.value >= 0:
+        return inc
+    return optuna.trial.create_trial(value=0.0, intermediate_values={int(s): 0.0 for s in steps})
 
 
 def recorded_for(study: optuna.Study, attr: str, trial: optuna.trial.FrozenTrial) -> dict[str, Any] | None:

@@ -15,7 +15,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from sra_search.search import space as space_mod
 from sra_search.search.optuna_private import wilcoxon_prune
-from sra_search.search.results import best_feasible
+from sra_search.search.results import racing_incumbent
 from sra_search.search.schema import StudyFile
 
 
@@ -73,7 +73,8 @@ class RacingPruner(optuna.pruners.BasePruner):
     ``WilcoxonPruner`` tests them against the same cases of a best trial and prunes at
     ``p < p_threshold``. The best trial it is given is the incumbent of
     :func:`~sra_search.search.results.best_feasible` (most cases, then value; feasible only), not
-    ``study.best_trial`` (value alone, which a trial of a few lucky cases can hold).
+    ``study.best_trial`` (value alone, which a trial of a few lucky cases can hold); while no
+    trial is feasible, the baseline (gain 0 on every case: :func:`~sra_search.search.results.racing_incumbent`).
     """
 
     def __init__(self, p_threshold: float, n_startup_steps: int) -> None:
@@ -82,8 +83,8 @@ class RacingPruner(optuna.pruners.BasePruner):
             self.wilcoxon = optuna.pruners.WilcoxonPruner(p_threshold=p_threshold, n_startup_steps=n_startup_steps)
 
     def prune(self, study: optuna.Study, trial: FrozenTrial) -> bool:
-        incumbent = best_feasible(study)
-        if incumbent is None or not incumbent.intermediate_values:
+        incumbent = racing_incumbent(study, trial.intermediate_values)
+        if not incumbent.intermediate_values:
             return False
         with warnings.catch_warnings():
             # A trial that has grown past the incumbent is paired on the cases both have: as meant.

@@ -21,6 +21,9 @@ from sra_search.config import SRAConfig
 from sra_search.search.error_lines import format_validation_error
 from sra_search.search.params import SRA_BOOL_PARAMS, SRA_INT_PARAMS, SRA_PARAMS, loop_combinations
 from sra_search.search.pruner_spec import HUGE, Pruner, RacePlan, race_plan, racing_problem
+from sra_search.search.storage_url import StorageURLError, usable_url
+from sra_search.search.toml_positions import toml_problem
+from sra_search.urls import redact_url
 
 DEFAULT_STORAGE = "sqlite:///sra-search.db"
 """Used when neither ``--storage``, ``$SRA_SEARCH_STORAGE`` nor the study file names one."""
@@ -220,6 +223,23 @@ class Workers(_Strict):
     gpus: float = Field(default=0, ge=0, le=64)
     address: str | None = Field(default=None, description="Ray address: none = local ray.init(), 'auto' on a cluster.")
     max_restarts: int = Field(default=3, ge=0, le=1000)
+    resources: dict[str, float] = Field(
+        default_factory=dict, description="Custom Ray resources per worker, e.g. {node_a = 1} to place workers on a node."
+    )
+    placement_timeout_s: float = Field(
+        default=120, gt=0, le=86400, description="How long to wait for the cluster to place every worker before stopping."
+    )
+
+    @field_validator("resources")
+    @classmethod
+    def _custom_resources(cls, value: dict[str, float]) -> dict[str, float]:
+        # CPU, GPU and memory have their own keys; Ray refuses them as custom resources.
+        for name, amount in value.items():
+            if name in ("CPU", "GPU", "memory", "object_store_memory") or not re.fullmatch(r"[A-Za-z0-9_.:\-]+", name):
+                raise ValueError(f"{name!r}: not a custom resource name (use cpus/gpus for CPU and GPU)")
+            if not 0 < amount <= HUGE:
+                raise ValueError(f"{name}: must be > 0 (got {amount})")
+        return value
 
 
 class Storage(_Strict):
@@ -242,7 +262,7 @@ class Storage(_Strict):
 class StudyFile(_Strict):
     """The whole study file."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
+    name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$", max_length=512)  # Optuna's study_name column is 512 wide
     model: str
     trust_remote_code: bool = Field(
         default=False, description="Run the model repository's own Python code; off unless set here explicitly."
@@ -317,19 +337,17 @@ def resolve_storage_url(url: str | None) -> str:
     chosen = url or os.environ.get("SRA_SEARCH_STORAGE") or DEFAULT_STORAGE
     expanded = os.path.expandvars(chosen)
     if "${" in expanded or re.search(r"\$[A-Za-z_]", expanded):
-        raise StudyFileError(f"storage URL {chosen!r} names an environment variable that is not set")
+        raise StudyFileError(f"storage URL {redact_url(chosen)!r} names an environment variable that is not set")
     try:
-        check_storage_url(expanded)
-    except ValueError as exc:
-        raise StudyFileError(f"storage URL: {exc}") from None
+        usable_url(expanded)  # parsed, and a driver that is not installed refused, before anything runs
+    except StorageURLError as exc:
+        raise StudyFileError(str(exc)) from None
     return expanded
 
 
 def check_storage_url(url: str) -> None:
     """Refuse what SQLAlchemy cannot parse; the message never shows a password."""
     from sqlalchemy.engine import make_url
-
-    from sra_search.urls import redact_url
 
     try:
         make_url(url)
@@ -354,7 +372,7 @@ def parse_study(text: str, source: str = "study file") -> StudyFile:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise StudyFileError(f"{source}: not valid TOML: {exc}") from None
+        raise StudyFileError(f"{source}: not valid TOML: {toml_problem(exc, text)}") from None
     except RecursionError:
         raise StudyFileError(f"{source}: not valid TOML: nested too deeply") from None
     except ValueError as exc:  # an integer past Python's 4,300-digit conversion limit

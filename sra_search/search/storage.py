@@ -7,7 +7,6 @@ import functools
 import logging
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import optuna
@@ -15,6 +14,7 @@ from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import FrozenTrial, TrialState
 
 from sra_search.search.optuna_private import CACHE_BACKEND_PRIVATE_CALLS
+from sra_search.search.storage_url import StorageURLError, scrub, sqlite_path, usable_url
 from sra_search.urls import redact_url
 
 log = logging.getLogger(__name__)
@@ -55,13 +55,17 @@ def _engine_kwargs(url: str) -> dict[str, Any]:
         # connections; wait for the lock instead of failing with "database is locked".
         return {"connect_args": {"timeout": 60}}
     # Long trials leave pooled connections idle; pre-ping avoids a dead one after a server restart.
-    return {"pool_pre_ping": True}
+    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    if url.startswith("postgresql") and "connect_timeout" not in url:
+        # A host that drops packets would otherwise hold a connect for minutes (TCP's own timeout).
+        kwargs["connect_args"] = {"connect_timeout": 10}
+    return kwargs
 
 
 def _ensure_sqlite_dir(url: str) -> None:
-    prefix = "sqlite:///"
-    if url.startswith(prefix) and url != prefix + ":memory:":
-        Path(url[len(prefix) :]).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+    path = sqlite_path(url)
+    if path is not None:
+        path.resolve().parent.mkdir(parents=True, exist_ok=True)
 
 
 class StorageUnavailableError(RuntimeError):
@@ -183,7 +187,7 @@ class ResilientRDBStorage(RDBStorage):
                         o.outages += 1
                         log.warning(
                             "storage %s unreachable (%s); waiting and retrying for up to %.0f s (storage.retry_s)",
-                            redact_url(self.url), _short(exc), self.retry_s,
+                            redact_url(self.url), scrub(_short(exc), self.url), self.retry_s,
                         )
                     elif now - o.last_said >= 60:
                         o.last_said = now
@@ -191,7 +195,7 @@ class ResilientRDBStorage(RDBStorage):
                 if now - start >= self.retry_s:
                     raise StorageUnavailableError(
                         f"storage {redact_url(self.url)} unreachable for {now - start:.0f} s (storage.retry_s = "
-                        f"{self.retry_s:g}): {_short(exc)}. Completed trials are safe; run again to resume."
+                        f"{self.retry_s:g}): {scrub(_short(exc), self.url)}. Completed trials are safe; run again to resume."
                     ) from None
                 time.sleep(min(delay, max(0.0, self.retry_s - (now - start)) + 0.01))
                 delay = min(delay * 2, 10.0)
@@ -232,15 +236,23 @@ for _name in _RETRIED:
 
 
 def open_storage(
-    url: str, *, heartbeat_s: int | None = None, grace_s: int | None = None, retry_s: float = 0.0
+    url: str, *, heartbeat_s: int | None = None, grace_s: int | None = None, retry_s: float = 0.0,
+    create: bool = False,
 ) -> RDBStorage:
     """An RDBStorage; with ``heartbeat_s`` stale RUNNING trials are failed and retried once.
 
-    With ``retry_s > 0`` connection errors, also while connecting, are waited out for up to
-    ``retry_s`` seconds (:class:`ResilientRDBStorage`). Two processes creating the schema of a new
-    database at the same moment can collide in PostgreSQL's catalog; the loser retries.
+    Every command opens its storage here. The URL is checked and mapped first
+    (:func:`~sra_search.search.storage_url.usable_url`: ``postgresql://`` gets the installed driver;
+    a missing driver is a :class:`StorageURLError`); without ``create`` a SQLite file must exist
+    (read-only commands never create one, nor its directories). With ``retry_s > 0`` connection
+    errors, also while connecting, are waited out for up to ``retry_s`` seconds
+    (:class:`ResilientRDBStorage`). Two processes creating the schema of a new database at the same
+    moment can collide in PostgreSQL's catalog; the loser retries. Any other failure to open is a
+    :class:`StorageUnavailableError` on one line, password hidden.
     """
-    _ensure_sqlite_dir(url)
+    engine_url = usable_url(url, must_exist=not create)
+    if create:
+        _ensure_sqlite_dir(engine_url)
     kwargs: dict[str, Any] = {}
     if heartbeat_s is not None:
         kwargs = {
@@ -252,6 +264,8 @@ def open_storage(
 
     import sqlalchemy.exc as sa_exc
 
+    # A SQLite file has no server that could come back: waiting would only delay the error.
+    retry_s = 0.0 if engine_url.startswith("sqlite") else retry_s
     start = time.monotonic()
     delay, said, attempt = 0.5, False, 0
     while True:
@@ -260,30 +274,42 @@ def open_storage(
             with warnings.catch_warnings():
                 # Heartbeats are "experimental" in Optuna; the warning would repeat on every run.
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                storage = ResilientRDBStorage(url, engine_kwargs=_engine_kwargs(url), retry_s=retry_s, **kwargs)
+                storage = ResilientRDBStorage(engine_url, engine_kwargs=_engine_kwargs(engine_url), retry_s=retry_s, **kwargs)
             if said:
                 log.warning("storage %s reachable after %.1f s", redact_url(url), time.monotonic() - start)
             return storage
         except (sa_exc.IntegrityError, sa_exc.ProgrammingError) as exc:
             # CREATE TABLE racing another process on an empty PostgreSQL database.
-            if attempt >= 5 or url.startswith("sqlite"):
-                raise
+            if attempt >= 5 or engine_url.startswith("sqlite"):
+                raise _open_error(url, exc, time.monotonic() - start, retry_s) from None
             log.info("schema creation raced another process (%s); retrying", _short(exc))
             time.sleep(0.2 * attempt)
         except Exception as exc:
             waited = time.monotonic() - start
             if not is_transient(exc) or waited >= retry_s:
-                if is_transient(exc) and retry_s > 0:
-                    raise StorageUnavailableError(
-                        f"storage {redact_url(url)} unreachable for {waited:.0f} s (storage.retry_s = {retry_s:g}): {_short(exc)}"
-                    ) from None
-                raise
+                raise _open_error(url, exc, waited, retry_s) from None
             if not said:
                 said = True
                 log.warning(
                     "storage %s unreachable (%s); waiting and retrying for up to %.0f s (storage.retry_s)",
-                    redact_url(url), _short(exc), retry_s,
+                    redact_url(url), scrub(_short(exc), url), retry_s,
                 )
             time.sleep(min(delay, max(0.0, retry_s - waited) + 0.01))
             delay = min(delay * 2, 10.0)
 
+
+def _open_error(url: str, exc: BaseException, waited: float, retry_s: float) -> StorageUnavailableError:
+    """One line for a storage that did not open: the URL without its password, the driver's reason
+    (its text scrubbed of the password too) and what to do."""
+    reason = scrub(_short(exc), url)
+    if not is_transient(exc):
+        return StorageUnavailableError(f"cannot open storage {redact_url(url)}: {reason}")
+    waited_text = f" for {waited:.0f} s (storage.retry_s = {retry_s:g})" if retry_s > 0 else ""
+    return StorageUnavailableError(
+        f"storage {redact_url(url)} unreachable{waited_text}: {reason}; check that the database server runs and "
+        "that the URL's host, port and credentials are right"
+    )
+
+
+STORAGE_ERRORS = (StorageURLError, StorageUnavailableError)
+"""What :func:`open_storage` raises for a storage that cannot be used; commands turn these into one line."""

@@ -38,14 +38,18 @@ def worker_tasks(spec: StudyFile, base_dir: str | None) -> tuple[list[TaskSpec],
 
 def check_task_params(tasks: list[TaskSpec], ppl: PerplexityConstraint | None) -> None:
     """Validate every task's parameters with ``objectives.get`` before any worker starts
-    (:class:`StudyFileError` naming the task)."""
+    (:class:`StudyFileError` naming the task). Study files are read strictly, as the rest of the
+    file is: a parameter of the wrong type (``length = "512"``, ``512.0``, ``seed = true``) is refused
+    here, where ``objectives.get`` would coerce it like command-line text."""
     import objectives
+    from objectives.params import parse_params
 
     checks = [(f"tasks[{i}]", t.name, t.params) for i, t in enumerate(tasks)]
     if ppl is not None:
         checks.append(("constraints.perplexity", ppl.task, ppl.params))
     for where, name, params in checks:
         try:
+            parse_params(objectives.task_class(name).Params, name, params, strict=True)
             objectives.get(name, **params)
         except Exception as exc:
             raise StudyFileError(f"{where}: {exc}") from None

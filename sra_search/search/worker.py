@@ -41,9 +41,12 @@ class TrialWorker:
         self._jobs = 0
 
     def info(self) -> dict[str, Any]:
-        """Identity and counters: pid (for tests that kill it), model loads, load time."""
+        """Identity and counters: pid (for tests that kill it), Ray node id, model loads, load time."""
+        import ray
+
         return {
             "pid": os.getpid(),
+            "node": ray.get_runtime_context().get_node_id(),
             "model_loads": _LOADS_IN_PROCESS,
             "load_s": self.load_s,
             "jobs": self._jobs,
@@ -75,12 +78,14 @@ class TrialWorker:
         return ChunkResult(Outcomes.of(result), os.getpid())
 
 
-def make_actor_class(cpus: float, gpus: float, max_restarts: int):
-    """``TrialWorker`` as a Ray actor class with its resources declared.
+def make_actor_class(cpus: float, gpus: float, max_restarts: int, resources: dict[str, float] | None = None):
+    """``TrialWorker`` as a Ray actor class with its resources declared (``resources``: custom ones).
 
     ``max_task_retries=0``: a chunk whose worker died is not re-run by Ray behind the
     driver's back; the driver fails the trial and re-enqueues its parameters once.
     """
     import ray
 
-    return ray.remote(num_cpus=cpus, num_gpus=gpus, max_restarts=max_restarts, max_task_retries=0)(TrialWorker)
+    return ray.remote(
+        num_cpus=cpus, num_gpus=gpus, resources=dict(resources or {}), max_restarts=max_restarts, max_task_retries=0
+    )(TrialWorker)

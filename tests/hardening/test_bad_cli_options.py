@@ -66,7 +66,7 @@ CASES = [
     (["run", STUDY, "--no-such-option"], "No such option"),
     (["status", "--storage", "not a url"], "storage URL"),
     (["status", "--storage", "sqlite:///none-here.db"], "no storage at"),
-    (["status", "--storage", "postgresql+psycopg2://u:hunter2@127.0.0.1:1/x"], "cannot read storage"),
+    (["status", "--storage", "postgresql+psycopg2://u:hunter2@127.0.0.1:1/x"], "storage postgresql+psycopg2://u:***@127.0.0.1:1/x unreachable"),
     (["eval", "--task", "passkey", "--cases", "0"], "--cases"),
     (["eval", "--task", "passkey", "--cases", "many"], "--cases"),
     (["eval", "--task", "bogus"], "unknown task 'bogus'"),

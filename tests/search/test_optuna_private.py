@@ -17,7 +17,7 @@ from sra_search.search.storage import _RETRIED, ResilientRDBStorage, open_storag
 
 @pytest.fixture
 def rdb(tmp_path):
-    return open_storage(f"sqlite:///{tmp_path / 'p.db'}", heartbeat_s=5, grace_s=20)
+    return open_storage(f"sqlite:///{tmp_path / 'p.db'}", heartbeat_s=5, grace_s=20, create=True)
 
 
 def _ask(study: optuna.Study) -> optuna.Trial:

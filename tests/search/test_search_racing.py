@@ -177,6 +177,22 @@ def test_a_clearly_worse_trial_is_pruned_before_initial_cases():
     assert bad.user_attrs["racing"]["stop"] == "pruned" and len(bad.user_attrs["outcomes"]["passkey"]["scores"]) == n
 
 
+def test_without_a_feasible_trial_the_baseline_is_the_incumbent():
+    """A study's first trials race against running without SRA (gain 0 on every case): one clearly
+    worse than the baseline is pruned, one a little below it stops growing, neither gets max_cases."""
+    race = Race([1.0] * 32)
+    bad = race.trial([0.0] * 32)  # loses every case to the baseline
+    assert bad.state == TrialState.PRUNED and bad.user_attrs["racing"]["n_cases"] < 8
+    dip = race.trial([1.0] * 6 + [0.0] * 2 + [1.0] * 24)  # two losses: not significant, but below
+    assert dip.state == TrialState.COMPLETE and dip.user_attrs["racing"]["stages"] == [8]
+    assert dip.user_attrs["racing"]["stop"] == "below the baseline (no feasible trial at or above it yet) on its 8 cases: -0.2500 per case"
+    # dip is feasible but below the baseline: the bar stays at the baseline, not at dip's -0.25.
+    slip = race.trial([1.0] * 7 + [0.0] + [1.0] * 24)
+    assert slip.user_attrs["racing"]["stop"].startswith("below the baseline")
+    level = race.trial([1.0] * 32)  # level with the baseline: it grows
+    assert level.user_attrs["racing"]["stages"] == [8, 16, 32]
+
+
 def test_a_trial_below_the_incumbent_stops_growing_and_completes():
     race = Race(BASE)
     a = race.trial([1.0] * 32)
