@@ -54,7 +54,8 @@ BASE: dict[str, Any] = {
     "sampler": {"kind": "tpe", "n_startup_trials": 2, "multivariate": True, "population_size": 4},
     "pruner": {"kind": "median", "n_startup_trials": 1, "n_warmup_steps": 1, "percentile": 25.0},
     "budget": {"trials": 4, "time_s": 600.0},
-    "workers": {"count": 1, "cpus": 1.0, "gpus": 0.0, "address": "auto", "max_restarts": 2},
+    "workers": {"count": 1, "cpus": 1.0, "gpus": 0.0, "address": "auto", "max_restarts": 2,
+                "resources": {"node_a": 1.0}, "placement_timeout_s": 30.0},
     "storage": {"url": "sqlite:///x.db", "heartbeat_s": 5, "grace_s": 20, "retry_s": 60},
 }
 
@@ -174,7 +175,8 @@ MUTATIONS: list[tuple[str, tuple, Any]] = (
     [("set", p, bad) for p, v in LEAVES if p not in FREE_STRINGS for bad in _bad_values(p, v)]
     + [("set", p, bad) for p in FREE_STRINGS for bad in (5, 2.5, True, [1], {"x": 1})]
     + [("delete", p, None) for p in REQUIRED]
-    + [("unknown", t, None) for t in TABLES]
+    # Any name is a custom resource's: [workers] resources has no unknown keys.
+    + [("unknown", t, None) for t in TABLES if t != ("workers", "resources")]
 )
 
 
