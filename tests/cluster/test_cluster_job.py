@@ -7,7 +7,8 @@ the study within `placement_timeout_s` with one line naming it; a job whose work
 mid-trial succeeds, its trials ran on more than one node, the lost node's trial is FAIL naming the
 node and re-enqueued once, `sra-search status` reads the study from outside the cluster, and the
 password is in no command line, job log or job record. With SRA_SEARCH_CLUSTER_LONG=1 (about 75 s
-more): workers placed on a named node, and a driver killed mid-study resumed by the same submit.
+more): workers placed on a named node, a driver killed mid-study resumed by the same submit, and a
+study whose only node is lost waiting for it and placing its work on the node that joins back.
 """
 
 from __future__ import annotations
@@ -164,6 +165,55 @@ def test_killed_driver_resumes_on_resubmit(ray_cluster, pg_server, tiny_model_di
     states = [t.state for t in trials.values()]
     assert states.count(TrialState.COMPLETE) + states.count(TrialState.PRUNED) == budget
     assert TrialState.RUNNING not in states
+
+
+def node_alive(cluster, name: str) -> bool:
+    return any(n.get("state") == "ALIVE" and name in (n.get("resources_total") or {}) for n in cluster.list_nodes())
+
+
+@long_run
+def test_work_is_placed_again_on_a_node_that_joins_back(ray_cluster, pg_server, tiny_model_dir, tmp_path):
+    # The study's one worker needs node_b. While node_b is gone no node can hold it, so the study
+    # waits (it does not end or spin); once a node_b joins again the actor is restarted there.
+    if not node_alive(ray_cluster, "node_b"):
+        ray_cluster.add_node("node_b")
+    budget, url = 4, f"sqlite:///{tmp_path / 'rejoin.db'}"
+    study = write_study(tmp_path, tiny_model_dir, "tiny-rejoin", url, trials=budget, search=6, chunk=1, workers=1,
+                        workers_extra="resources = { node_b = 1 }")  # fmt: skip
+    old_id = ray_cluster.node("node_b").node_id
+    env = submit_env(ray_cluster)
+    env.pop("RAY_ADDRESS")
+    with open(tmp_path / "driver.log", "w") as log:
+        proc = subprocess.Popen([str(BIN / "sra-search"), "run", str(study), "--ray-address", ray_cluster.gcs_address],
+                                cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+        try:
+            def mid_trial():
+                return any(t.state == TrialState.RUNNING and t.intermediate_values
+                           for t in trials_of("tiny-rejoin", url))  # fmt: skip
+
+            wait_for(mid_trial, 180, "a trial running on node_b", proc)
+            ray_cluster.kill_node("node_b")
+            wait_for(lambda: not node_alive(ray_cluster, "node_b"), 60, "the GCS to declare node_b dead", proc)
+            finished = {t.number for t in trials_of("tiny-rejoin", url) if t.state.is_finished()}
+            time.sleep(5)  # no node for the worker: nothing may finish, and the driver must wait
+            assert proc.poll() is None
+            assert {t.number for t in trials_of("tiny-rejoin", url) if t.state.is_finished()} == finished
+            new_id = ray_cluster.add_node("node_b").node_id
+            proc.wait(timeout=240)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert proc.returncode == 0, (tmp_path / "driver.log").read_text()[-3000:]
+    assert new_id != old_id
+    trials = trials_of("tiny-rejoin", url)
+    states = [t.state for t in trials]
+    assert states.count(TrialState.COMPLETE) + states.count(TrialState.PRUNED) == budget
+    (failed,) = [t for t in trials if t.state == TrialState.FAIL]
+    assert failed.user_attrs["node"] == old_id and old_id in failed.user_attrs["fail_reason"]
+    (retry,) = [t for t in trials if t.system_attrs.get("failed_trial") == failed.number]
+    # The retry and every trial after the loss ran on the node that joined back.
+    assert retry.user_attrs["node"] == new_id
+    assert {t.user_attrs["node"] for t in trials if t.number > failed.number} == {new_id}
 
 
 # Last: it kills a worker node (the cluster keeps the head and one node).
