@@ -6,7 +6,7 @@ In every run (about 90 s with the cluster's start): workers asking for a resourc
 the study within `placement_timeout_s` with one line naming it; a job whose worker node is killed
 mid-trial succeeds, its trials ran on more than one node, the lost node's trial is FAIL naming the
 node and re-enqueued once, `sra-search status` reads the study from outside the cluster, and the
-password is in no command line, job log or job record. With SRA_SEARCH_CLUSTER_LONG=1 (about 75 s
+password is in no command line, job log or job record. With SRA_SEARCH_CLUSTER_LONG=1 (about 2 min
 more): workers placed on a named node, a driver killed mid-study resumed by the same submit, and a
 study whose only node is lost waiting for it and placing its work on the node that joins back.
 """
@@ -33,7 +33,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.cluster]
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 long_run = pytest.mark.skipif(
-    os.environ.get("SRA_SEARCH_CLUSTER_LONG") != "1", reason="set SRA_SEARCH_CLUSTER_LONG=1 (about 75 s more)"
+    os.environ.get("SRA_SEARCH_CLUSTER_LONG") != "1", reason="set SRA_SEARCH_CLUSTER_LONG=1 (about 2 minutes more)"
 )
 
 
