@@ -214,16 +214,21 @@ class LocalCluster:
             raise RuntimeError(out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "ray list nodes failed")
         return json.loads(out.stdout)
 
+    def alive(self) -> dict[str, str]:
+        """Resource name -> node id, for every resource of every node the GCS holds ALIVE (so a
+        node's custom resource, named after it, tells whether that node is up)."""
+        return {
+            r: n["node_id"] for n in self.list_nodes() if n.get("state") == "ALIVE"
+            for r in (n.get("resources_total") or {})
+        }  # fmt: skip
+
     def wait_alive(self, names: list[str], timeout: float) -> None:
         """Wait until a node holding each named custom resource is ALIVE; record their node ids."""
         deadline = time.monotonic() + timeout
         last: Exception | None = None
         while time.monotonic() < deadline:
             try:
-                alive = {
-                    r: n["node_id"] for n in self.list_nodes() if n.get("state") == "ALIVE"
-                    for r in (n.get("resources_total") or {})
-                }  # fmt: skip
+                alive = self.alive()
                 if all(name in alive for name in names):
                     for name in names:
                         self.node(name).node_id = alive[name]

@@ -63,12 +63,17 @@ def write_study(tmp_path: Path, model: str, name: str, url: str, workers_extra: 
     return path
 
 
-def run_driver(cluster, study: Path, timeout: float = 240) -> subprocess.CompletedProcess:
-    """`sra-search run` as a driver on the head node would run it (Ray's GCS address, no job)."""
+def driver(cluster, study: Path) -> tuple[list[str], dict[str, str]]:
+    """Command and environment of `sra-search run` as a driver on the head node would run it
+    (Ray's GCS address, no job)."""
     env = submit_env(cluster)
     env.pop("RAY_ADDRESS")
-    return subprocess.run([str(BIN / "sra-search"), "run", str(study), "--ray-address", cluster.gcs_address],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)  # fmt: skip
+    return [str(BIN / "sra-search"), "run", str(study), "--ray-address", cluster.gcs_address], env
+
+
+def run_driver(cluster, study: Path, timeout: float = 240) -> subprocess.CompletedProcess:
+    cmd, env = driver(cluster, study)
+    return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
 
 
 def wait_for(predicate, timeout: float, what: str, proc: subprocess.Popen | None = None):
@@ -167,25 +172,19 @@ def test_killed_driver_resumes_on_resubmit(ray_cluster, pg_server, tiny_model_di
     assert TrialState.RUNNING not in states
 
 
-def node_alive(cluster, name: str) -> bool:
-    return any(n.get("state") == "ALIVE" and name in (n.get("resources_total") or {}) for n in cluster.list_nodes())
-
-
 @long_run
 def test_work_is_placed_again_on_a_node_that_joins_back(ray_cluster, pg_server, tiny_model_dir, tmp_path):
     # The study's one worker needs node_b. While node_b is gone no node can hold it, so the study
     # waits (it does not end or spin); once a node_b joins again the actor is restarted there.
-    if not node_alive(ray_cluster, "node_b"):
+    if "node_b" not in ray_cluster.alive():
         ray_cluster.add_node("node_b")
     budget, url = 4, f"sqlite:///{tmp_path / 'rejoin.db'}"
     study = write_study(tmp_path, tiny_model_dir, "tiny-rejoin", url, trials=budget, search=6, chunk=1, workers=1,
                         workers_extra="resources = { node_b = 1 }")  # fmt: skip
     old_id = ray_cluster.node("node_b").node_id
-    env = submit_env(ray_cluster)
-    env.pop("RAY_ADDRESS")
+    cmd, env = driver(ray_cluster, study)
     with open(tmp_path / "driver.log", "w") as log:
-        proc = subprocess.Popen([str(BIN / "sra-search"), "run", str(study), "--ray-address", ray_cluster.gcs_address],
-                                cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             def mid_trial():
                 return any(t.state == TrialState.RUNNING and t.intermediate_values
@@ -193,7 +192,7 @@ def test_work_is_placed_again_on_a_node_that_joins_back(ray_cluster, pg_server, 
 
             wait_for(mid_trial, 180, "a trial running on node_b", proc)
             ray_cluster.kill_node("node_b")
-            wait_for(lambda: not node_alive(ray_cluster, "node_b"), 60, "the GCS to declare node_b dead", proc)
+            wait_for(lambda: "node_b" not in ray_cluster.alive(), 60, "the GCS to declare node_b dead", proc)
             finished = {t.number for t in trials_of("tiny-rejoin", url) if t.state.is_finished()}
             time.sleep(5)  # no node for the worker: nothing may finish, and the driver must wait
             assert proc.poll() is None
