@@ -1,4 +1,4 @@
-"""``sra-search presets list|show|validate|schema`` and ``sra-search serve``."""
+"""``sra-search presets list|show|lengths|validate|schema`` and ``sra-search serve``."""
 
 from __future__ import annotations
 
@@ -75,13 +75,7 @@ def show(
     """One preset: its buckets, configs and held-out metrics."""
     from rich.table import Table
 
-    from sra_search.presets import PresetFormatError, PresetNotFoundError
-    from sra_search.presets.registry import RegistryError
-
-    try:
-        p = _registry(registry).get(model, task, version, include_unproven=True)
-    except (PresetNotFoundError, PresetFormatError, RegistryError, ValueError) as e:
-        fail(str(e))
+    p = _preset(registry, model, task, version)
     if json_out:
         print_json(p.model_dump(mode="json"))
         return
@@ -98,6 +92,70 @@ def show(
             f"{b.min_tokens}-{b.max_tokens}", b.config.short(), f"{m.score:.3f}", f"{m.baseline_score:.3f}",
             f"{m.delta:+.3f}", f"{m.perplexity_ratio:.3f}" if m.perplexity_ratio else "-",
             f"{m.accumulated_attention_mean:.3f}" if m.accumulated_attention_mean else "-", str(m.n_cases),
+        )  # fmt: skip
+    console.print(table)
+    _print_verdicts(p)
+
+
+def _preset(registry: Optional[str], model: str, task: str, version: str):
+    """The preset, findings included, or one line saying why it cannot be read."""
+    from sra_search.presets import PresetFormatError, PresetNotFoundError
+    from sra_search.presets.registry import RegistryError
+
+    try:
+        return _registry(registry).get(model, task, version, include_unproven=True)
+    except (PresetNotFoundError, PresetFormatError, RegistryError, ValueError) as e:
+        fail(str(e))
+
+
+def _print_verdicts(p) -> None:
+    from sra_search.presets.lengths import bucket_evidence
+
+    for b in p.buckets:
+        evidence, recorded = bucket_evidence(b), b.metrics.evidence
+        label = f"{b.min_tokens}-{b.max_tokens}"
+        if evidence is None or recorded is None:
+            console.print(f"{label}: version-1 bucket, no per-case outcomes: no paired test recorded")
+            continue
+        verdict = evidence.verdict(recorded.alpha, b.evaluation.min_gain, p_value=recorded.p_adjusted)
+        console.print(f"{label}: {verdict}")
+    if any(len(b.evaluation.lengths or []) > 1 for b in p.buckets):
+        console.print(f"per prompt length: sra-search presets lengths {p.model.name} {p.task.name} --version {p.version}")
+
+
+@presets.command()
+def lengths(
+    model: str = typer.Argument(..., help="Model key, e.g. smollm2-135m."),
+    task: str = typer.Argument(..., help="Task name, e.g. passkey."),
+    version: str = typer.Option("latest", help="Version number or 'latest'."),
+    registry: Optional[str] = typer.Option(None, "--registry", help=REGISTRY_HELP),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """A preset's held-out cases split by prompt length, each length with its paired test
+    (from the recorded per-case outcomes; nothing is re-run)."""
+    from rich.table import Table
+
+    from sra_search.presets.lengths import by_length
+
+    p = _preset(registry, model, task, version)
+    rows = [(b, r) for b in p.buckets for r in by_length(b)]
+    if json_out:
+        print_json([
+            {"bucket": [b.min_tokens, b.max_tokens], "length": r.length, "evidence": r.evidence.to_dict(),
+             "verdict": r.evidence.verdict(b.metrics.evidence.alpha, b.evaluation.min_gain)}
+            for b, r in rows
+        ])  # fmt: skip
+        return
+    if not rows:
+        fail(f"{p.name} v{p.version} is a version-1 preset: it recorded no per-case outcomes to split", code=1)
+    table = Table(title=f"{p.name} v{p.version}: held-out cases by prompt length (unadjusted p)")
+    for col in ("bucket", "length", "cases", "baseline", "SRA", "paired delta [CI], p: verdict"):
+        table.add_column(col)
+    for b, r in rows:
+        e = r.evidence
+        table.add_row(
+            f"{b.min_tokens}-{b.max_tokens}", str(r.length), str(e.n), f"{e.baseline_mean:.3f}", f"{e.sra_mean:.3f}",
+            e.verdict(b.metrics.evidence.alpha, b.evaluation.min_gain),
         )  # fmt: skip
     console.print(table)
 

@@ -203,6 +203,13 @@ class LengthBucket(_Strict):
     def _range(self) -> "LengthBucket":
         if self.max_tokens < self.min_tokens:
             raise ValueError(f"max_tokens ({self.max_tokens}) must be >= min_tokens ({self.min_tokens})")
+        # The outcomes are stored length by length, n_cases each; a count that does not match
+        # would pair cases with the wrong length.
+        if self.outcomes is not None and len(self.outcomes.keys) != self.evaluation.total_cases:
+            raise ValueError(
+                f"outcomes: {len(self.outcomes.keys)} cases recorded, but evaluation.n_cases x lengths is "
+                f"{self.evaluation.total_cases}; re-export the preset"
+            )
         return self
 
     def contains(self, n: int) -> bool:

@@ -13,7 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from sra_search.search.strict_model import StrictModel
 
 HUGE = 1_000_000
 """Upper bound of counts (cases, trials, chunks): beyond it a value is a typo, not a plan."""
@@ -27,10 +29,8 @@ DEFAULT_STARTUP_STEPS = 2
 """Optuna's ``WilcoxonPruner`` default (it never prunes on fewer than 2 paired cases anyway)."""
 
 
-class Pruner(BaseModel):
+class Pruner(StrictModel):
     """``[pruner]``: which pruner stops bad trials early, and its settings."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
     kind: Literal["none", "median", "percentile", "successive_halving", "hyperband", "racing"] = "median"
     n_startup_trials: int = Field(default=4, ge=0, le=HUGE)

@@ -8,19 +8,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from sra_search.config import SRAConfig
 from sra_search.search.error_lines import format_validation_error
-from sra_search.search.params import SRA_BOOL_PARAMS, SRA_INT_PARAMS, SRA_PARAMS, loop_combinations
 from sra_search.search.pruner_spec import HUGE, Pruner, RacePlan, race_plan, racing_problem
+from sra_search.search.space_spec import SearchSpace
+from sra_search.search.strict_model import StrictModel
 from sra_search.search.storage_url import StorageURLError, usable_url
 from sra_search.search.toml_positions import toml_problem
 from sra_search.urls import redact_url
@@ -33,123 +32,12 @@ class StudyFileError(ValueError):
     """A study file that cannot be read or does not validate; the message names key and line."""
 
 
-class _Strict(BaseModel):
-    # strict: TOML has types, so "4" or 4.0 where a count belongs is an error, not a coercion;
-    # allow_inf_nan=False: nan/inf are refused in every float field.
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
-
-
-class ParamSpec(_Strict):
-    """One SRA parameter: exactly one of ``fixed``, ``choices`` or a ``low``/``high`` range."""
-
-    fixed: float | int | bool | None = None
-    choices: list[float | int | bool] | None = None
-    low: float | None = None
-    high: float | None = None
-    log: bool = False
-    step: float | None = Field(default=None, gt=0)
-
-    @model_validator(mode="after")
-    def _one_kind(self) -> "ParamSpec":
-        kinds = [self.fixed is not None, self.choices is not None, self.low is not None or self.high is not None]
-        if sum(kinds) != 1:
-            raise ValueError("give exactly one of: fixed = v, choices = [...], or low = a, high = b")
-        if self.choices is not None and len(self.choices) == 0:
-            raise ValueError("choices must not be empty")
-        if kinds[2]:
-            if self.low is None or self.high is None:
-                raise ValueError("a range needs both low and high")
-            if not (math.isfinite(self.low) and math.isfinite(self.high)) or self.low >= self.high:
-                raise ValueError(f"low must be < high (got low={self.low}, high={self.high})")
-            if self.log and self.low <= 0:
-                raise ValueError("log = true needs low > 0")
-            if self.log and self.step is not None:
-                raise ValueError("log = true and step cannot be combined (Optuna does not support it)")
-            if self.step is not None and self.step > self.high - self.low:
-                raise ValueError(f"step must be <= high - low (got step={self.step}, high - low={self.high - self.low})")
-        elif self.step is not None or self.log:
-            raise ValueError("step and log apply to a range (low, high) only")
-        return self
-
-    @property
-    def kind(self) -> str:
-        if self.fixed is not None:
-            return "fixed"
-        return "choices" if self.choices is not None else "range"
-
-    def named_values(self) -> list[tuple[str, Any]]:
-        """``(key, value)`` of every value this spec can take, e.g. ``("low", 0.1)``, ``("choices[2]", 8)``."""
-        if self.fixed is not None:
-            return [("fixed", self.fixed)]
-        if self.choices is not None:
-            return [(f"choices[{i}]", v) for i, v in enumerate(self.choices)]
-        return [("low", self.low), ("high", self.high)]
-
-    def values(self) -> list[Any]:
-        """Every value this spec can take that must be checked against SRAConfig's bounds."""
-        if self.fixed is not None:
-            return [self.fixed]
-        if self.choices is not None:
-            return list(self.choices)
-        return [self.low, self.high]
-
-
-class SearchSpace(_Strict):
-    """Search space of the SRA parameters; a parameter left out keeps the paper's public value."""
-
-    tau_in: ParamSpec | None = None
-    tau_ou: ParamSpec | None = None
-    s_in: ParamSpec | None = None
-    s_ou: ParamSpec | None = None
-    c_s: ParamSpec | None = None
-    c_e: ParamSpec | None = None
-    inter: ParamSpec | None = None
-    outer: ParamSpec | None = None
-    gem_share: ParamSpec | None = None
-
-    @field_validator(*SRA_PARAMS)
-    @classmethod
-    def _within_sra_bounds(cls, spec: ParamSpec | None, info: ValidationInfo) -> ParamSpec | None:
-        # Check each extreme value against SRAConfig itself so the bounds live in one place.
-        if spec is None:
-            return spec
-        name = info.field_name
-        base = SRAConfig.paper_public().model_dump()
-        for key, value in spec.named_values():
-            if name in SRA_BOOL_PARAMS:
-                if not isinstance(value, bool):
-                    raise ValueError(f"{key}: must be true/false (got {value!r})")
-                if spec.kind == "range":
-                    raise ValueError("a loop switch takes fixed or choices, not a range")
-                continue
-            if isinstance(value, bool):
-                raise ValueError(f"{key}: must be a number (got {value!r})")
-            if name in SRA_INT_PARAMS and float(value) != int(value):
-                raise ValueError(f"{key}: must be an integer (got {value!r})")
-            try:
-                SRAConfig(**{**base, name: int(value) if name in SRA_INT_PARAMS else value})
-            except ValidationError as exc:
-                msg = exc.errors()[0]["msg"]
-                raise ValueError(f"{key} = {value!r} is outside SRAConfig's range ({msg})") from None
-        return spec
-
-    @model_validator(mode="after")
-    def _some_loop_on(self) -> "SearchSpace":
-        if not loop_combinations(self):
-            raise ValueError("inter and outer are both false in every allowed value: SRA would edit nothing; "
-                             "let at least one of them be true")  # fmt: skip
-        return self
-
-    def specs(self) -> dict[str, ParamSpec]:
-        return {n: getattr(self, n) for n in SRA_PARAMS if getattr(self, n) is not None}
-
-
-class SplitCases(_Strict):
+class SplitCases(StrictModel):
     search: int = Field(default=16, ge=1, le=HUGE, description="Cases per trial.")
     holdout: int = Field(default=0, ge=0, le=HUGE, description="Cases to re-score the best trial on at the end (0 = skip).")
 
 
-class TaskSpec(_Strict):
+class TaskSpec(StrictModel):
     """One task of the objective: ``objectives.get(name, **params)``."""
 
     name: str
@@ -160,7 +48,7 @@ class TaskSpec(_Strict):
     batch_size: int | None = Field(default=None, ge=1, le=HUGE)
 
 
-class PerplexityConstraint(_Strict):
+class PerplexityConstraint(StrictModel):
     """Perplexity of a named text with SRA over the baseline's, at most ``max_ratio``."""
 
     max_ratio: float = Field(gt=1.0, le=HUGE)
@@ -169,7 +57,7 @@ class PerplexityConstraint(_Strict):
     cases: int | None = Field(default=None, ge=1, le=HUGE)
 
 
-class AttentionConstraint(_Strict):
+class AttentionConstraint(StrictModel):
     """Mean accumulated attention of edited rows within [low, high] (paper: 1.1-1.4)."""
 
     low: float = Field(default=1.1, gt=0, le=HUGE)
@@ -182,13 +70,13 @@ class AttentionConstraint(_Strict):
         return self
 
 
-class Constraints(_Strict):
+class Constraints(StrictModel):
     perplexity: PerplexityConstraint | None = None
     attention: AttentionConstraint | None = Field(default_factory=AttentionConstraint)
     min_edited_share: float | None = Field(default=None, ge=0, le=1)
 
 
-class Objective(_Strict):
+class Objective(StrictModel):
     """``score``: the weighted task score; ``delta``: the same minus the no-SRA baseline's."""
 
     target: Literal["score", "delta"] = "delta"
@@ -197,14 +85,14 @@ class Objective(_Strict):
     )
 
 
-class Sampler(_Strict):
+class Sampler(StrictModel):
     kind: Literal["tpe", "gp", "nsga2", "random", "grid"] = "tpe"
     n_startup_trials: int | None = Field(default=None, ge=0, le=HUGE)
     multivariate: bool = True
     population_size: int | None = Field(default=None, ge=2, le=HUGE)
 
 
-class Budget(_Strict):
+class Budget(StrictModel):
     """Stop when either is reached; both count what earlier runs of the study already did."""
 
     trials: int | None = Field(default=None, ge=1, le=HUGE)
@@ -217,7 +105,7 @@ class Budget(_Strict):
         return self
 
 
-class Workers(_Strict):
+class Workers(StrictModel):
     count: int = Field(default=2, ge=1, le=10_000)
     cpus: float = Field(default=1, ge=0, le=1024)
     gpus: float = Field(default=0, ge=0, le=64)
@@ -242,7 +130,7 @@ class Workers(_Strict):
         return value
 
 
-class Storage(_Strict):
+class Storage(StrictModel):
     url: str | None = Field(default=None, description="SQLAlchemy URL; ${VARS} are expanded.")
     heartbeat_s: int = Field(default=5, ge=1, le=3600)
     grace_s: int = Field(default=20, ge=2, le=86400)
@@ -259,7 +147,7 @@ class Storage(_Strict):
         return value
 
 
-class StudyFile(_Strict):
+class StudyFile(StrictModel):
     """The whole study file."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$", max_length=512)  # Optuna's study_name column is 512 wide

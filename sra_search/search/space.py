@@ -13,7 +13,7 @@ from optuna.distributions import (
 
 from sra_search.config import SRAConfig
 from sra_search.search.params import SRA_BOOL_PARAMS, SRA_INT_PARAMS, SRA_PARAMS, loop_combinations
-from sra_search.search.schema import ParamSpec, SearchSpace
+from sra_search.search.space_spec import ParamSpec, SearchSpace
 
 
 # When both loop switches are searched, they are one Optuna parameter, ``loops``, over the

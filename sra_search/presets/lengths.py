@@ -1,0 +1,45 @@
+"""A bucket's recorded held-out outcomes split by prompt length, each length with its paired test.
+
+Export stores a bucket's outcomes length by length (``evaluation.lengths`` in order,
+``evaluation.n_cases`` cases each), so the split needs no re-run. The test is the one the
+bucket's own evidence used (:func:`objectives.evidence.paired_test`), one-sided for a gain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from objectives.evidence import PairedEvidence, paired_test
+from sra_search.presets.schema import LengthBucket
+
+
+@dataclass(frozen=True)
+class LengthEvidence:
+    """The paired test of one prompt length's recorded held-out cases."""
+
+    length: int
+    evidence: PairedEvidence
+
+
+def bucket_evidence(bucket: LengthBucket) -> PairedEvidence | None:
+    """The paired test over all of a bucket's recorded outcomes (``None`` for a version-1 bucket)."""
+    o = bucket.outcomes
+    if o is None:
+        return None
+    return paired_test(o.sra, o.baseline, higher_is_better=bucket.metrics.higher_is_better)
+
+
+def by_length(bucket: LengthBucket) -> list[LengthEvidence]:
+    """One :class:`LengthEvidence` per task length the bucket's held-out cases span, in order
+    (empty for a version-1 bucket, which recorded no outcomes)."""
+    o, ev = bucket.outcomes, bucket.evaluation
+    if o is None:
+        return []
+    lengths = ev.lengths or [int(ev.task_params.get("length", bucket.max_tokens))]
+    n = ev.n_cases  # the schema checks len(o.keys) == n * len(lengths)
+    rows = []
+    for i, length in enumerate(lengths):
+        part = slice(i * n, (i + 1) * n)
+        evidence = paired_test(o.sra[part], o.baseline[part], higher_is_better=bucket.metrics.higher_is_better)
+        rows.append(LengthEvidence(length=length, evidence=evidence))
+    return rows
