@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from objectives.errors import ObjectiveError
+from objectives.errors import ObjectiveError, PromptTooShortError
 
 
 def use_chat(tokenizer, chat: bool | None) -> bool:
@@ -51,9 +51,10 @@ def fit(build: Callable[[int], list[int]], target: int, upper: int, what: str) -
     """
     ids = build(0)
     if len(ids) > target:
-        raise ObjectiveError(
-            f"parameter 'length': {target} tokens is too short, the prompt without {what} already has {len(ids)}"
-        )
+        raise PromptTooShortError(
+            f"parameter 'length': {target} tokens is too short, the prompt without {what} already has {len(ids)}",
+            length=target, needed=len(ids),
+        )  # fmt: skip
     lo, hi, best = 0, upper, ids
     while lo < hi:
         mid = (lo + hi + 1) // 2

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Callable
 
 from objectives.compare import Checks, Comparison, PerplexityText, gain, rescore
+from objectives.lengths import shortest_length
 from sra_search.config import SRAConfig
 from sra_search.presets.schema import (
     SCHEMA_VERSION,
@@ -161,11 +162,26 @@ def study_checks(spec: StudyFile, min_gain: float) -> Checks:
 
 
 def bucket_lengths(lo: int, hi: int, k: int = N_LENGTHS) -> list[int]:
-    """``k`` task lengths spread evenly over a bucket ``[lo, hi]`` (from ``MIN_PROMPT`` up when it starts lower)."""
+    """``k`` task lengths spread evenly over a bucket ``[lo, hi]`` (from ``MIN_PROMPT`` up when it
+    starts lower; :func:`_held_out_spread` raises the start to where the task's prompts fit)."""
     low = min(hi, max(lo, MIN_PROMPT))
     if k <= 1 or low == hi:
         return [hi]
     return sorted({round(low + (hi - low) * i / (k - 1)) for i in range(k)})
+
+
+def _held_out_spread(spec, tok, lo: int, hi: int, n_lengths: int, holdout_cases: int) -> tuple[list[int], int]:
+    """The bucket's held-out task lengths and cases per length, starting where the task's
+    prompts fit (``MIN_PROMPT`` is a floor, not a promise: LongChat lines need ~190 tokens)."""
+    spread = bucket_lengths(lo, hi, n_lengths)
+    per_length = -(-holdout_cases // len(spread))
+    task = spec.tasks[0]
+    params = resolve_file_params(task.params, None)
+    start = shortest_length(task.name, params, tok, split="holdout", n_cases=per_length, at_least=spread[0])
+    if start > spread[0]:
+        spread = bucket_lengths(min(start, hi), hi, n_lengths)
+        per_length = -(-holdout_cases // len(spread))
+    return spread, per_length
 
 
 def _evaluate_bucket(
@@ -324,8 +340,7 @@ def export(
         except KeyError:
             raise ExportError(f"no study named {spec.name!r} in {redact_url(url)}; run `sra-search run` first") from None
         hi = lengths[i]
-        spread = bucket_lengths(lo, hi, n_lengths)
-        per_length = -(-holdout_cases // len(spread))
+        spread, per_length = _held_out_spread(spec, tok, lo, hi, n_lengths, holdout_cases)
         best = None
         chosen = _candidates(study, candidates)
         for trial in chosen:

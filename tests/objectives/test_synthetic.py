@@ -119,6 +119,19 @@ def test_too_short_length_is_a_clear_error(tokenizer):
         objectives.get("longchat_lines", length=64).cases(tokenizer, n_cases=1)
 
 
+def test_shortest_length_is_the_first_length_every_case_builds_at(tokenizer):
+    from objectives.errors import PromptTooShortError
+    from objectives.lengths import shortest_length
+
+    start = shortest_length("longchat_lines", {"seed": 0}, tokenizer, split="holdout", n_cases=5, at_least=64)
+    assert start > 64
+    assert len(objectives.get("longchat_lines", length=start).cases(tokenizer, "holdout", 5)) == 5
+    with pytest.raises(PromptTooShortError) as short:
+        objectives.get("longchat_lines", length=start - 1).cases(tokenizer, "holdout", 5)
+    assert short.value.length == start - 1 and short.value.needed == start
+    assert shortest_length("passkey", {}, tokenizer, split="holdout", n_cases=5, at_least=256) == 256
+
+
 def test_chat_template_fallback(tokenizer, plain_tokenizer):
     chat = objectives.get("passkey", length=200).cases(tokenizer, n_cases=1)[0]
     plain = objectives.get("passkey", length=200).cases(plain_tokenizer, n_cases=1)[0]

@@ -88,6 +88,20 @@ def test_force_records_a_preset_marked_not_beating_baseline(tmp_path, tiny_model
     assert Registry(tmp_path / "presets").get(p.model.name, "passkey", include_unproven=True).version == 2
 
 
+def test_held_out_lengths_start_where_the_task_prompts_fit(tmp_path, tiny_model_dir):
+    # LongChat lines need ~190 tokens before any distractor line: 128 (MIN_PROMPT) cannot build.
+    from objectives.lengths import shortest_length
+    from sra_search.models import load_model
+
+    f = _study(tmp_path, tiny_model_dir, "lines", 400, task="longchat_lines")
+    result = export([f], tmp_path / "presets", force=True, **FAST)
+    b = result.preset.buckets[0]
+    _, tok = load_model(tiny_model_dir)
+    start = shortest_length("longchat_lines", {"length": 400, "seed": 0}, tok, split="holdout", n_cases=3, at_least=128)
+    assert 128 < start < 400 and b.evaluation.lengths == [start, 400]
+    assert (b.min_tokens, b.max_tokens) == (0, 400) and b.metrics.n_cases == 6
+
+
 def test_infeasible_only_and_mixed_inputs_are_refused(tmp_path, tiny_model_dir):
     bad = _study(tmp_path, tiny_model_dir, "infeasible", 150, feasible=False)
     result = export([bad], tmp_path / "p", force=True, **FAST)
