@@ -39,7 +39,7 @@ VARIANTS = ("tpe-median", "tpe-racing", "random-median")
 def add_arguments(ap) -> None:  # noqa: ANN001
     g = ap.add_argument_group("--decisions (racing vs median, TPE vs random)")
     g.add_argument("--decisions", action="store_true", help="run this benchmark instead of the scaling one")
-    g.add_argument("--time", type=float, default=660.0, help="[budget] time_s of every study, seconds (default: the main job's)")
+    g.add_argument("--time", type=float, default=660.0, help="[budget] time_s of every study, seconds (the same for all three)")
     g.add_argument("--seeds", default="0,1,2", help="sampler seeds; three studies per seed")
     g.add_argument("--heldout", type=int, default=200, help="held-out cases each pick is re-scored on")
     g.add_argument("--length", type=int, default=1536, help="pass-key prompt length in tokens")
