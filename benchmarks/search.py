@@ -28,6 +28,7 @@ each one's pick, with its interval), same budget and seeds:
 
     PYTHONPATH=. .venv/bin/python benchmarks/search.py --decisions                          # 3 seeds x 3 studies x 660 s, 200 held-out
     PYTHONPATH=. .venv/bin/python benchmarks/search.py --decisions --time 90 --seeds 0 --heldout 24 --length 1024   # a quick check
+    PYTHONPATH=. .venv/bin/python benchmarks/search.py --decisions --merge benchmarks/results/decisions-*.json      # seeds run on separate days, one summary
 """
 
 from __future__ import annotations
@@ -252,6 +253,14 @@ def run_decisions(args: argparse.Namespace, decisions: Any) -> None:
     import logging
 
     logging.basicConfig(level=logging.WARNING)
+    if args.merge:
+        reports = [json.loads(Path(f).read_text()) for f in args.merge]
+        report = decisions.merge(reports, list(args.merge))
+        if args.json:
+            print(json.dumps(report, indent=2))
+        else:
+            decisions.print_report(report)
+        return
     rel = _reliability()
     command = "PYTHONPATH=. " + " ".join(shlex.quote(a) for a in [".venv/bin/python", *sys.argv])
     t0 = time.perf_counter()

@@ -49,6 +49,8 @@ def add_arguments(ap) -> None:  # noqa: ANN001
     g.add_argument("--model", default=None, help="model (default: the study's, smollm2-135m); 'tiny' = a random 4-layer Llama")
     g.add_argument("--workdir", default=None, help="where the SQLite studies go (default: a temporary folder)")
     g.add_argument("--reuse", action="store_true", help="read back studies already finished in --workdir instead of running them")
+    g.add_argument("--merge", nargs="+", metavar="REPORT", default=None,
+                   help="run nothing: combine --json reports of earlier runs (same settings, other seeds) into one summary")  # fmt: skip
 
 
 def study_spec(variant: str, seed: int, args, url: str, model: str):  # noqa: ANN001
@@ -219,6 +221,35 @@ def run(args, rel) -> dict[str, Any]:  # noqa: ANN001
         "heldout_s_per_case": round(held.baseline_s / args.heldout, 3) if held.baseline else None,
         "rescore_s": round(rescore_s, 1), "configs_rescored": len(held.cache),
         "studies": {str(k): v for k, v in studies.items()}, "summary": summarize(studies, seeds),
+    }  # fmt: skip
+
+
+SETTINGS = ("model", "time_s", "heldout", "length", "median_cases", "racing", "racing_chunk", "baseline_heldout_accuracy")
+"""What must agree for reports to be merged: the same studies' settings and the same held-out cases."""
+
+
+def merge(reports: list[dict[str, Any]], names: list[str]) -> dict[str, Any]:
+    """Reports of separate runs (one seed each, e.g. on different days) as one report over all
+    their seeds; refuses reports whose settings or held-out baseline differ, or that share a seed."""
+    first = reports[0]
+    studies: dict[int, dict[str, Any]] = {}
+    for name, rep in zip(names, reports):
+        for key in SETTINGS:
+            if rep.get(key) != first.get(key):
+                raise SystemExit(f"--merge: {name}: {key} = {rep.get(key)!r}, but {names[0]} has {first.get(key)!r}; "
+                                 "merge only runs of the same settings")  # fmt: skip
+        for seed, row in rep["studies"].items():
+            if int(seed) in studies:
+                raise SystemExit(f"--merge: seed {seed} is in two reports ({name} and an earlier one)")
+            studies[int(seed)] = row
+    seeds = sorted(studies)
+    return {
+        **{k: first.get(k) for k in SETTINGS}, "seeds": seeds, "merged_from": names,
+        "command": " ; ".join(r["command"] for r in reports), "machine": [r["machine"] for r in reports],
+        "how": first["how"], "configs_rescored": sum(r["configs_rescored"] for r in reports),
+        "rescore_s": round(sum(r["rescore_s"] for r in reports), 1),
+        "heldout_s_per_case": first.get("heldout_s_per_case"), "total_s": round(sum(r.get("total_s", 0) for r in reports), 1),
+        "studies": {str(k): studies[k] for k in seeds}, "summary": summarize(studies, seeds),
     }  # fmt: skip
 
 

@@ -1,0 +1,43 @@
+"""`benchmarks/search.py --decisions --merge`: runs of single seeds (made on different days) as one summary."""
+
+import pytest
+
+from benchmarks import search_decisions as decisions
+
+
+def _row(finished, pruned, cases, delta, shown):
+    return {
+        "finished": finished, "complete": finished - pruned, "pruned": pruned, "cases_per_trial": cases,
+        "elapsed_s": 420.0, "pick": {"trial": 1, "search_value": 0.1, "n_cases": 32, "sra": {}},
+        "heldout": {"delta": delta, "ci": [delta - 0.1, delta + 0.1], "p": 0.5, "n": 100, "shown": shown, "verdict": "v"},
+    }  # fmt: skip
+
+
+def _report(seed, racing_delta, **settings):
+    base = {"model": "smollm2-135m", "time_s": 420.0, "heldout": 100, "length": 1536, "median_cases": 12,
+            "racing": "6,24", "racing_chunk": 3, "baseline_heldout_accuracy": 0.66}  # fmt: skip
+    base.update(settings)
+    studies = {"tpe-median": _row(10, 4, 11.0, -0.04, False), "tpe-racing": _row(4, 1, 20.0, racing_delta, racing_delta > 0.1),
+               "random-median": _row(9, 3, 12.0, -0.02, False)}  # fmt: skip
+    return {**base, "seeds": [seed], "command": f"run {seed}", "machine": {"cpus": 2}, "how": "h",
+            "configs_rescored": 2, "rescore_s": 100.0, "heldout_s_per_case": 3.0, "total_s": 1500.0,
+            "studies": {str(seed): studies}}  # fmt: skip
+
+
+def test_merged_seeds_are_summarized_together():
+    merged = decisions.merge([_report(0, -0.05), _report(1, 0.2)], ["a.json", "b.json"])
+    assert merged["seeds"] == [0, 1] and merged["merged_from"] == ["a.json", "b.json"]
+    race = merged["summary"]["tpe-racing"]
+    assert race["picks"] == 2 and race["picks_shown_better"] == 1 and race["picks_heldout_positive"] == 1
+    assert race["heldout_delta_mean"] == pytest.approx(0.075)
+    assert merged["summary"]["ratios"]["racing/median trials finished"] == 0.4
+    assert merged["rescore_s"] == 200.0 and merged["command"] == "run 0 ; run 1"
+
+
+def test_runs_of_other_settings_or_the_same_seed_are_refused():
+    with pytest.raises(SystemExit, match=r"b.json: time_s = 600.0, but a.json has 420.0"):
+        decisions.merge([_report(0, 0.0), _report(1, 0.0, time_s=600.0)], ["a.json", "b.json"])
+    with pytest.raises(SystemExit, match="baseline_heldout_accuracy"):  # other held-out cases
+        decisions.merge([_report(0, 0.0), _report(1, 0.0, baseline_heldout_accuracy=0.7)], ["a.json", "b.json"])
+    with pytest.raises(SystemExit, match="seed 0 is in two reports"):
+        decisions.merge([_report(0, 0.0), _report(0, 0.1)], ["a.json", "b.json"])
