@@ -265,7 +265,7 @@ def run_decisions(args: argparse.Namespace, decisions: Any) -> None:
     command = "PYTHONPATH=. " + " ".join(shlex.quote(a) for a in [".venv/bin/python", *sys.argv])
     t0 = time.perf_counter()
     machine = rel.machine()  # before the run loads the machine
-    print(f"command: {command}", flush=True)
+    print(f"command: {command}", file=sys.stderr, flush=True)  # progress on stderr: --json's stdout is the report
     report = decisions.run(args, rel)
     report = {
         "command": command, "machine": machine, "total_s": round(time.perf_counter() - t0, 1),

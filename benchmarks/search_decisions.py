@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import os
 import statistics
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -193,7 +194,7 @@ def run(args, rel) -> dict[str, Any]:  # noqa: ANN001
                 studies.setdefault(seed, {})[variant] = run_study(spec, reuse=args.reuse)
                 s = studies[seed][variant]
                 print(f"  seed {seed} {variant}: {s['finished']} trials ({s['pruned']} pruned), "
-                      f"{s['cases_per_trial']} cases/trial, in {s['run_s']} s", flush=True)  # fmt: skip
+                      f"{s['cases_per_trial']} cases/trial, in {s['run_s']} s", file=sys.stderr, flush=True)  # fmt: skip
     finally:
         ray.shutdown()
     t = time.perf_counter()
