@@ -109,7 +109,12 @@ def _preset(registry: Optional[str], model: str, task: str, version: str):
 
 
 def _print_verdicts(p) -> None:
+    from sra_search.extras import install_hint, is_installed
     from sra_search.presets.lengths import bucket_evidence
+
+    if not is_installed("scipy"):  # the core install: the table above is all it can show
+        console.print(f"paired verdicts need the [stats] extra: {install_hint('stats')}")
+        return
 
     for b in p.buckets:
         evidence, recorded = bucket_evidence(b), b.metrics.evidence

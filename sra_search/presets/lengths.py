@@ -8,9 +8,20 @@ bucket's own evidence used (:func:`objectives.evidence.paired_test`), one-sided 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from objectives.evidence import PairedEvidence, paired_test
+from sra_search.extras import require
 from sra_search.presets.schema import LengthBucket
+
+if TYPE_CHECKING:  # the paired tests need scipy, the [stats] extra; the core install has no scipy
+    from objectives.evidence import PairedEvidence
+
+
+def _paired_test():
+    require("stats", what="the paired tests of a preset's recorded outcomes")
+    from objectives.evidence import paired_test
+
+    return paired_test
 
 
 @dataclass(frozen=True)
@@ -18,15 +29,15 @@ class LengthEvidence:
     """The paired test of one prompt length's recorded held-out cases."""
 
     length: int
-    evidence: PairedEvidence
+    evidence: "PairedEvidence"
 
 
-def bucket_evidence(bucket: LengthBucket) -> PairedEvidence | None:
+def bucket_evidence(bucket: LengthBucket) -> "PairedEvidence | None":
     """The paired test over all of a bucket's recorded outcomes (``None`` for a version-1 bucket)."""
     o = bucket.outcomes
     if o is None:
         return None
-    return paired_test(o.sra, o.baseline, higher_is_better=bucket.metrics.higher_is_better)
+    return _paired_test()(o.sra, o.baseline, higher_is_better=bucket.metrics.higher_is_better)
 
 
 def by_length(bucket: LengthBucket) -> list[LengthEvidence]:
@@ -37,6 +48,7 @@ def by_length(bucket: LengthBucket) -> list[LengthEvidence]:
         return []
     lengths = ev.lengths or [int(ev.task_params.get("length", bucket.max_tokens))]
     n = ev.n_cases  # the schema checks len(o.keys) == n * len(lengths)
+    paired_test = _paired_test()
     rows = []
     for i, length in enumerate(lengths):
         part = slice(i * n, (i + 1) * n)
