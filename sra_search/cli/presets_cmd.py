@@ -109,15 +109,17 @@ def _preset(registry: Optional[str], model: str, task: str, version: str):
 
 
 def _print_verdicts(p) -> None:
-    from sra_search.extras import install_hint, is_installed
+    from sra_search.extras import MissingExtraError, install_hint
     from sra_search.presets.lengths import bucket_evidence
 
-    if not is_installed("scipy"):  # the core install: the table above is all it can show
-        console.print(f"paired verdicts need the [stats] extra: {install_hint('stats')}")
+    try:
+        tests = [bucket_evidence(b) for b in p.buckets]
+    except MissingExtraError as e:  # the core install: the table above is all it can show
+        # markup=False: rich would read "[stats]" as a style tag and drop it
+        console.print(f"paired verdicts need the [{e.extra}] extra: {install_hint(e.extra)}", markup=False)
         return
-
-    for b in p.buckets:
-        evidence, recorded = bucket_evidence(b), b.metrics.evidence
+    for b, evidence in zip(p.buckets, tests):
+        recorded = b.metrics.evidence
         label = f"{b.min_tokens}-{b.max_tokens}"
         if evidence is None or recorded is None:
             console.print(f"{label}: version-1 bucket, no per-case outcomes: no paired test recorded")

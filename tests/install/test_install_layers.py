@@ -100,6 +100,7 @@ def test_core_path_and_core_commands_work_without_any_extra(tmp_path):
         "run_help": ["run", "--help"],
         "list": ["presets", "list", "--registry", "presets"],
         "show": ["presets", "show", "smollm2-135m", "passkey", "--registry", "presets", "--json"],
+        "show_text": ["presets", "show", "smollm2-135m", "passkey", "--registry", "presets"],
         "validate": ["presets", "validate", "--registry", "presets"],
         "schema": ["presets", "schema", "--check"],
         "run": ["run", "studies/smollm2-passkey.toml"],
@@ -158,6 +159,9 @@ print(json.dumps({**core, "cli": results, "served": served}))
     for key in ("help", "version", "run_help", "list", "show", "validate", "schema"):
         assert cli[key]["code"] == 0, (key, cli[key])
     assert json.loads(cli["show"]["out"])["name"] == "smollm2-135m/passkey"
+    # The paired verdicts need scipy: without it, show prints its table and names the extra.
+    assert cli["show_text"]["code"] == 0, cli["show_text"]
+    assert "paired verdicts need the [stats] extra: pip install 'sra-search[stats]'" in cli["show_text"]["err"]
     expected = {"run": "search", "export": "search", "status": "search", "dashboard": "search",
                 "report": "report", "serve": "serve"}  # fmt: skip
     for key, extra in expected.items():
