@@ -130,7 +130,7 @@ class HeldOut:
         from sra_search.models import load_model
 
         self.model, self.tokenizer = load_model(model_name)
-        self.params = {"length": length, "seed": 0}
+        self.params = {"length": length, "seed": 0, "prime": True, "scoring": "teacher_forced"}  # as the main study file
         self.n = n
         self.baseline = None
         self.baseline_s = 0.0

@@ -16,6 +16,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Literal
 
+from objectives.answers import ANSWER_SLACK, LEGACY_ANSWER, PLAIN_CUE, contains_answer
 from objectives.errors import ObjectiveError
 from objectives.params import SyntheticParams, TaskParams, parse_params
 from objectives.prompting import encode_answer, render, use_chat
@@ -61,11 +62,15 @@ class Task(ABC):
 
     def params_hash(self) -> str:
         """A short hash of every parameter (defaults included): two tasks with equal hashes make
-        the same cases."""
+        the same cases. The answer parameters are left out while they hold the values every case
+        had before they existed (:data:`~objectives.answers.LEGACY_ANSWER`), so older keys still pair."""
         import hashlib
         import json
 
-        blob = json.dumps(self.describe()["params"], sort_keys=True, separators=(",", ":"), default=str)
+        params = {
+            k: v for k, v in self.describe()["params"].items() if not (k in LEGACY_ANSWER and v == LEGACY_ANSWER[k])
+        }
+        blob = json.dumps(params, sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:10]
 
     def case_key(self, split: str, index: int) -> str:
@@ -125,21 +130,49 @@ class Task(ABC):
                 tokens = sum(c.metrics[f"{prefix}_tokens"] for c in cases)
                 nll = sum(c.metrics[f"{prefix}_nll"] * c.metrics[f"{prefix}_tokens"] for c in cases)
                 out["answer_ppl" if prefix == "answer" else "perplexity"] = math.exp(nll / tokens) if tokens else math.nan
-        if self.mode == "exact":
+        if self.mode == "exact" or isinstance(self, SyntheticTask):  # 0/1 scores
             p = out[self.main_metric]
             out["stderr"] = math.sqrt(max(p * (1 - p), 0.0) / len(cases))
         return out
 
 
 class SyntheticTask(Task):
-    """Exact-match task whose cases are generated from ``(seed, split, index, length)``.
+    """Retrieval task whose cases are generated from ``(seed, split, index, length)``.
 
     Subclasses implement :meth:`draw_gold` (what is asked for; its identity fixes the split)
-    and :meth:`make_prompt` (the prompt around it, fit to ``params.length`` tokens).
+    and :meth:`make_prompt` (the prompt around it, fit to ``params.length`` tokens, rendered with
+    :meth:`render`). How answers are asked for and scored is the parameters' ``prime`` and
+    ``scoring`` (:mod:`objectives.answers`): free greedy answers by default (``generate`` mode),
+    or the primed gold teacher-forced (``exact`` mode).
     """
 
     Params: ClassVar[type[TaskParams]] = SyntheticParams
     mode: ClassVar[Mode] = "exact"
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        # The instance's mode follows its scoring parameter (the class default is for tooling).
+        self.mode = "exact" if self.params.scoring == "teacher_forced" else "generate"  # type: ignore[misc]
+
+    def render(self, tokenizer, user: str, lead_in: str, chat: bool) -> list[int]:
+        """The prompt's ids: ``user``'s text, ending with the answer's ``lead_in`` when ``prime`` is
+        set, else where a user's prompt ends (the chat template's generation prompt, or
+        ``Answer:`` on a plain prompt)."""
+        if self.params.prime:
+            return render(tokenizer, user, lead_in, chat=chat)
+        return render(tokenizer, user, "" if chat else PLAIN_CUE, chat=chat)
+
+    def answer_cap(self, tokenizer, lead_in: str, answer_ids: list[int]) -> int:
+        """Generated tokens allowed: ``max_answer_tokens``, else room to restate the lead-in, the
+        gold and :data:`~objectives.answers.ANSWER_SLACK` more."""
+        if self.params.max_answer_tokens is not None:
+            return self.params.max_answer_tokens
+        lead = len(tokenizer(lead_in, add_special_tokens=False)["input_ids"]) if lead_in and not self.params.prime else 0
+        return lead + len(answer_ids) + ANSWER_SLACK
+
+    def score_prediction(self, case: Case, prediction: str) -> dict[str, float]:
+        """Free answers: 1 when the answer holds the gold (:func:`~objectives.answers.contains_answer`)."""
+        return {self.main_metric: 1.0 if contains_answer(prediction, str(case.gold)) else 0.0}
 
     @abstractmethod
     def draw_gold(self, rng) -> tuple[str, Any]:
@@ -147,7 +180,9 @@ class SyntheticTask(Task):
 
     @abstractmethod
     def make_prompt(self, tokenizer, rng, gold: Any, chat: bool) -> tuple[list[int], str, dict[str, Any]]:
-        """``(prompt_ids, answer_text, meta)`` for this gold; ``answer_text`` follows the prompt."""
+        """``(prompt_ids, answer_text, meta)`` for this gold; ``answer_text`` follows the primed
+        prompt. ``meta["lead_in"]``, when given, is the primer passed to :meth:`render` (it sizes
+        the free answer's cap and is not kept in the case's meta)."""
 
     def build_cases(self, tokenizer, split: str, indices: range) -> list[Case]:
         chat = self.chat(tokenizer)
@@ -166,11 +201,13 @@ class SyntheticTask(Task):
         else:  # pragma: no cover - only with a degenerate key space
             raise ObjectiveError(f"task '{self.name}': no case found for split '{split}'")
         prompt_ids, answer, meta = self.make_prompt(tokenizer, rng, gold, chat)
+        answer_ids = encode_answer(tokenizer, answer)
         case = Case(
             id=f"{self.name}/{split}/{p.seed}/{index}",
             prompt_ids=prompt_ids,
             gold=answer.strip(),
-            answer_ids=encode_answer(tokenizer, answer),
+            answer_ids=answer_ids,
+            max_new_tokens=self.answer_cap(tokenizer, meta.pop("lead_in", ""), answer_ids),
             meta=meta,
         )
         self._cache[key] = case

@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
+from objectives.answers import Scoring
 from objectives.errors import ObjectiveError
 from sra_search.validation import error_items
 
@@ -29,6 +30,25 @@ class SyntheticParams(TaskParams):
     """Parameters of tasks that generate their prompts at a target length."""
 
     length: int = Field(1024, ge=64, le=1_000_000, description="Target prompt length in tokens (an upper bound).")
+    prime: bool = Field(
+        False, description="End the prompt with the answer's lead-in ('The pass key is'); false = the user's question ends it."
+    )
+    scoring: Scoring = Field(
+        "generate",
+        description="'generate': greedy free answer, correct when it holds the gold (objectives.answers); "
+        "'teacher_forced': one forward over the primed gold, exact match (needs prime=true).",
+    )
+    max_answer_tokens: int | None = Field(
+        None, ge=1, le=4096, description="Cap on generated answer tokens; None = lead-in + gold + 4 tokens."
+    )
+
+    @model_validator(mode="after")
+    def _forced_needs_prime(self) -> "SyntheticParams":
+        if self.scoring == "teacher_forced" and not self.prime:
+            raise ValueError("scoring='teacher_forced' scores the primed gold: set prime=true, or scoring='generate'")
+        if self.scoring == "teacher_forced" and self.max_answer_tokens is not None:
+            raise ValueError("max_answer_tokens caps generated answers: leave it out with scoring='teacher_forced'")
+        return self
 
 
 class PlacementParams(SyntheticParams):
@@ -80,7 +100,8 @@ def placement_params(name: str, what: str) -> type[PlacementParams]:
 
 
 def _describe(loc: str, msg: str, err: dict) -> str:
-    loc = loc or "(params)"
+    if not loc:  # a rule across fields: its message names them
+        return msg
     if err.get("type") == "extra_forbidden":
         return f"unknown parameter '{loc}'"
     return f"parameter '{loc}': {msg} (got {err.get('input')!r})"

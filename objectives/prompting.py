@@ -75,3 +75,10 @@ def truncate_middle(tokenizer, text: str, max_tokens: int) -> str:
     return tokenizer.decode(ids[:half], skip_special_tokens=True) + tokenizer.decode(
         ids[len(ids) - half :], skip_special_tokens=True
     )
+
+
+def sentence_cut(words: list[str], depth: float) -> int:
+    """Word index nearest to ``depth * len(words)`` that starts a sentence (keeps sentences whole)."""
+    want = depth * len(words)
+    cuts = [0] + [i + 1 for i, w in enumerate(words) if w.endswith((".", "?", "!"))] + [len(words)]
+    return min(cuts, key=lambda c: (abs(c - want), c))

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import Field
 
-from objectives.base import SyntheticTask, distinct_pairs, prompt_with_chat
+from objectives.base import SyntheticTask, distinct_pairs
 from objectives.params import placement_params
 from objectives.prompting import fit
 from objectives.registry import register
@@ -54,7 +54,7 @@ class KVRetrieval(SyntheticTask):
             pairs.insert(round(pos * n), (key, value))
             data = json.dumps(dict(pairs), indent=1)
             user = f"{INTRO}\n\nJSON data:\n{data}\n\nKey: \"{key}\"\nCorresponding value:"
-            return prompt_with_chat(tokenizer, user, prime, chat)
+            return self.render(tokenizer, user, prime, chat)
 
         n, ids = fit(build, p.length, len(others), "distractor pairs")
-        return ids, value, {"position": round(pos, 4), "pairs": n + 1, "index": round(pos * n), "key": key}
+        return ids, value, {"position": round(pos, 4), "pairs": n + 1, "index": round(pos * n), "key": key, "lead_in": prime}

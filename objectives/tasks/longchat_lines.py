@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import Field
 
-from objectives.base import SyntheticTask, distinct_pairs, prompt_with_chat
+from objectives.base import SyntheticTask, distinct_pairs
 from objectives.params import placement_params
 from objectives.prompting import fit
 from objectives.registry import register
@@ -67,7 +67,7 @@ class LongchatLines(SyntheticTask):
         def build(n: int) -> list[int]:
             lines = [_line(*x) for x in others[:n]]
             lines.insert(round(depth * n), _line(name, value))
-            return prompt_with_chat(tokenizer, INTRO + "\n" + "\n".join(lines) + "\n" + question, prime, chat)
+            return self.render(tokenizer, INTRO + "\n" + "\n".join(lines) + "\n" + question, prime, chat)
 
         n, ids = fit(build, p.length, len(others), "distractor lines")
-        return ids, value, {"depth": round(depth, 4), "lines": n + 1, "position": round(depth * n), "name": name}
+        return ids, value, {"depth": round(depth, 4), "lines": n + 1, "position": round(depth * n), "name": name, "lead_in": prime}

@@ -12,9 +12,9 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from objectives.base import SyntheticTask, prompt_with_chat
+from objectives.base import SyntheticTask
 from objectives.params import placement_params
-from objectives.prompting import fit
+from objectives.prompting import fit, sentence_cut
 from objectives.registry import register
 from objectives.words import RARE_WORDS
 
@@ -62,16 +62,9 @@ class Passkey(SyntheticTask):
 
         def build(n: int) -> list[int]:
             words = _filler_words(n)
-            cut = _sentence_cut(words, depth)
+            cut = sentence_cut(words, depth)
             body = [INTRO, " ".join(words[:cut]), needle, " ".join(words[cut:]), QUESTION]
-            return prompt_with_chat(tokenizer, "\n".join(x for x in body if x), PRIME, chat)
+            return self.render(tokenizer, "\n".join(x for x in body if x), PRIME, chat)
 
         n, ids = fit(build, p.length, p.length, "filler")
-        return ids, " " + gold, {"depth": round(depth, 4), "filler_words": n, "key": gold}
-
-
-def _sentence_cut(words: list[str], depth: float) -> int:
-    """Word index nearest to ``depth * len(words)`` that starts a sentence (keeps sentences whole)."""
-    want = depth * len(words)
-    cuts = [0] + [i + 1 for i, w in enumerate(words) if w.endswith(".")] + [len(words)]
-    return min(cuts, key=lambda c: (abs(c - want), c))
+        return ids, " " + gold, {"depth": round(depth, 4), "filler_words": n, "key": gold, "lead_in": PRIME}

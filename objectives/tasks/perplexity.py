@@ -53,6 +53,8 @@ class Perplexity(DatasetTask):
         if key not in self._cache:
             text = load_text(p.data, field=p.text_field, subset=p.hub_config, hub_split=p.hub_split)
             ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+            if not ids:
+                raise ObjectiveError(f"parameter 'data': {p.data} holds no text")
             step = p.stride or p.length
             self._records = [
                 {"id": f"tokens-{s}", "start": s, "ids": ids[s : s + p.length]}

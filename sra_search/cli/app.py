@@ -29,6 +29,7 @@ COMMAND_MODULES = [
     "dashboard_cmd",
     "report_cmd",
     "eval_cmd",
+    "map_cmd",
     "export_cmd",
     "presets_cmd",
     "regress_cmd",

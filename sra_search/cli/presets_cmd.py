@@ -13,7 +13,7 @@ from sra_search.cli.output import console, fail, print_json
 presets = typer.Typer(help="List, show and validate published presets.", no_args_is_help=True)
 
 REGISTRY_HELP = "Preset directory or http(s) URL of `sra-search serve` (default: $SRA_SEARCH_PRESETS, then presets/)."
-SCHEMA_PATH = Path("presets/schema/preset-v2.json")
+SCHEMA_PATH = Path("presets/schema/preset-v3.json")
 
 
 def register(app: typer.Typer) -> None:

@@ -175,6 +175,8 @@ def _print_summary(s: dict[str, Any]) -> None:
         tasks = ", ".join(f"{k} {v['score']:.3g} (baseline {v['baseline']:.3g}, {v['n_cases']} cases)" for k, v in h["tasks"].items())
         console.print(f"holdout of trial {h['trial']}: objective {h['value']:.4g}; {tasks}")
     print_verdicts(s)
+    for warning in s.get("warnings") or []:
+        console.print(f"warning: {warning}", markup=False, soft_wrap=True)
 
 
 def print_verdicts(s: dict[str, Any]) -> None:

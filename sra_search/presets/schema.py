@@ -8,6 +8,12 @@ Version 2 adds, per bucket, the evidence behind its claim (the paired test again
 baseline on held-out cases: n, the discordant counts, the test, p, Holm-adjusted p, interval,
 alpha), the per-case outcomes it was measured on, and the lengths the held-out cases span.
 Version 1 files stay readable; they carry no evidence.
+
+Version 3 changes what task parameters mean, not the layout: retrieval tasks score free answers
+by default since then (``objectives.answers``), and export writes ``prime`` and ``scoring`` out.
+Files of versions 1 and 2 were measured primed and teacher-forced; they are read with those two
+parameters filled in (``objectives.answers.with_answer_mode(..., legacy=True)``), so ``regress``
+re-runs what they measured and their case keys still pair.
 """
 
 from __future__ import annotations
@@ -21,8 +27,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from sra_search.config import SRAConfig
 
-SCHEMA_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+SCHEMA_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
 _NAME = re.compile(NAME_PATTERN)
 
@@ -36,6 +42,15 @@ def check_name(kind: str, value: str) -> str:
             "starting with a letter or digit (no '/' or '..')"
         )
     return value
+
+
+def model_key(name_or_path: str) -> str:
+    """Registry key of a model: its name if valid, else a slug of the path's last part."""
+    from pathlib import Path
+
+    base = Path(name_or_path).name if ("/" in name_or_path or "\\" in name_or_path) else name_or_path
+    key = re.sub(r"[^a-z0-9._-]+", "-", base.lower()).strip("-.") or "model"
+    return key[:64]
 
 
 class _Strict(BaseModel):
@@ -216,6 +231,15 @@ class LengthBucket(_Strict):
         return self.min_tokens <= n <= self.max_tokens
 
 
+def _legacy_bucket(task: str, bucket: Any) -> Any:
+    ev = bucket.get("evaluation") if isinstance(bucket, dict) else None
+    if not (isinstance(ev, dict) and isinstance(ev.get("task_params"), dict)):
+        return bucket
+    from objectives.answers import with_answer_mode
+
+    return {**bucket, "evaluation": {**ev, "task_params": with_answer_mode(task, ev["task_params"], legacy=True)}}
+
+
 class Provenance(_Strict):
     """Where the preset came from."""
 
@@ -249,7 +273,7 @@ class Provenance(_Strict):
 class Preset(_Strict):
     """A published SRA preset: per prompt-length bucket, a config measured on held-out cases."""
 
-    schema_version: Literal[1, 2] = Field(description="Format version; readers refuse files without it.")
+    schema_version: Literal[1, 2, 3] = Field(description="Format version; readers refuse files without it.")
     name: str = Field(description="'<model>/<task>'.")
     version: int = Field(ge=1, le=999_999_999, description="Grows by one per (model, task); a published version never changes.")
     model: ModelIdentity
@@ -267,6 +291,24 @@ class Preset(_Strict):
         if type(v) is not int:
             raise ValueError(f"schema_version must be one of the integers {READABLE_VERSIONS}, got {v!r}")
         return v
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_answers(cls, data: Any) -> Any:
+        # Versions 1 and 2 predate free answers: their tasks were primed and teacher-forced.
+        if not (isinstance(data, dict) and data.get("schema_version") in (1, 2) and type(data["schema_version"]) is int):
+            return data
+        task = data.get("task")
+        if not (isinstance(task, dict) and isinstance(task.get("name"), str) and isinstance(task.get("params"), dict)):
+            return data
+        from objectives.answers import with_answer_mode
+
+        name = task["name"]
+        out = {**data, "task": {**task, "params": with_answer_mode(name, task["params"], legacy=True)}}
+        buckets = data.get("buckets")
+        if isinstance(buckets, list):
+            out["buckets"] = [_legacy_bucket(name, b) for b in buckets]
+        return out
 
     @model_validator(mode="after")
     def _consistent(self) -> "Preset":

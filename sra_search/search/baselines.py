@@ -158,6 +158,23 @@ class Baselines:
         return out
 
 
+def headroom_warnings(baselines: Baselines, entries: dict[str, dict[str, Any]]) -> list[str]:
+    """One warning per task whose search cases' baseline leaves little room to show a gain
+    (0/1 scores at or above 0.9 or at or below 0.1: :func:`objectives.headroom.headroom_warning`)."""
+    from objectives.headroom import headroom_warning
+
+    out = []
+    for task in baselines.tasks:
+        entry = entries.get(baselines.task_key(task, "search"))
+        scores = (entry or {}).get("case_scores") or []
+        if not scores or not all(s in (0, 1) for s in scores):
+            continue  # the rule is about accuracies
+        why = headroom_warning(sum(scores) / len(scores), len(scores))
+        if why:
+            out.append(f"{task.name}: {why.replace('MODEL TASK', f'{baselines.model} {task.name}')}")
+    return out
+
+
 def rescore_holdout(
     study: optuna.Study, spec: StudyFile, baselines: Baselines, pool: WorkerPool, reporter: Reporter
 ) -> dict[str, Any] | None:

@@ -24,7 +24,7 @@ from optuna.trial import TrialState
 from sra_search.search import objective as obj
 from sra_search.search import samplers as samplers_mod
 from sra_search.search import space as space_mod
-from sra_search.search.baselines import Baselines, rescore_holdout
+from sra_search.search.baselines import Baselines, headroom_warnings, rescore_holdout
 from sra_search.search.definition import StudyMismatchError, before_first_trial, open_or_replace
 from sra_search.search.heartbeat import DriverHeartbeat, recover_stale
 from sra_search.search.jobs import ChunkResult, Job, perplexity_job
@@ -82,6 +82,7 @@ class Driver:
         self._created = False
         self._finished_here = 0
         self._warned_inactive = False
+        self.warnings: list[str] = []  # said before the budget was spent; repeated in the summary
         self._driver_id = f"{socket.gethostname()}:{os.getpid()}"
 
     def in_flight(self) -> list[TrialInFlight]:
@@ -342,6 +343,9 @@ class Driver:
                     with before_first_trial(study):  # a failure here lets a corrected file replace the study
                         self.pool.start()
                         baselines = self.baselines.ensure(study, "search", self.pool, self.progress)
+                    for warning in headroom_warnings(self.baselines, baselines):
+                        log.warning(warning)  # before the budget goes to trials
+                        self.warnings.append(warning)
                     with DriverHeartbeat(self.storage, self.spec.storage.heartbeat_s) as hb:
                         try:
                             self._trial_loop(study, baselines, hb)
@@ -383,6 +387,7 @@ class Driver:
             "holdout": holdout,
             "workers": self.pool.stats,
             "storage_outages": self.storage.outage_stats() if hasattr(self.storage, "outage_stats") else None,
+            "warnings": self.warnings,
         }
 
 

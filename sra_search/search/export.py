@@ -28,6 +28,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Callable
 
+from objectives.answers import with_answer_mode
 from objectives.compare import Checks, Comparison, PerplexityText, gain, rescore
 from objectives.lengths import shortest_length
 from sra_search.config import SRAConfig
@@ -44,6 +45,7 @@ from sra_search.presets.schema import (
     PromptTokens,
     Provenance,
     TaskSpec,
+    model_key,
 )
 from sra_search.search.results import feasible_ranked
 from sra_search.search.schema import StudyFile, load_study_file
@@ -105,13 +107,6 @@ class ExportResult:
     @property
     def all_ok(self) -> bool:
         return all(b.ok for b in self.buckets)
-
-
-def model_key(name_or_path: str) -> str:
-    """Registry key of a model: its name if valid, else a slug of the path's last part."""
-    base = Path(name_or_path).name if ("/" in name_or_path or "\\" in name_or_path) else name_or_path
-    key = re.sub(r"[^a-z0-9._-]+", "-", base.lower()).strip("-.") or "model"
-    return key[:64]
 
 
 def _git_revision() -> str | None:
@@ -217,7 +212,7 @@ def _evaluate_bucket(
         max_tokens=hi,
         config=config,
         evaluation=Evaluation(
-            task_params=task.params, split="holdout", n_cases=n, offset=0, min_gain=min_gain,
+            task_params=with_answer_mode(task.name, task.params), split="holdout", n_cases=n, offset=0, min_gain=min_gain,
             perplexity=ppl_check, attention_band=[band.low, band.high] if band else None, lengths=lengths,
         ),  # fmt: skip
         metrics=BucketMetrics(
@@ -372,7 +367,7 @@ def export(
             name=model_key(model_name), source=model_name, architecture=type(model).__name__,
             num_layers=model.config.get_text_config().num_hidden_layers, fingerprint=model_fingerprint(model),
         ),  # fmt: skip
-        task=TaskSpec(name=task.name, params=shared),
+        task=TaskSpec(name=task.name, params=with_answer_mode(task.name, shared)),
         beats_baseline=result.ok,
         buckets=[o.bucket for o in keep],
         provenance=Provenance(

@@ -94,8 +94,8 @@ grace_s = 3
 
 
 @pytest.mark.parametrize("task,params,content,suffix", [
-    ("perplexity", {"length": 64}, "", ".txt"),
-    ("perplexity", {"length": 64}, "", ".jsonl"),
+    ("perplexity", {"length": 64, "last_k": 16}, "", ".txt"),
+    ("perplexity", {"length": 64, "last_k": 16}, "", ".jsonl"),
     ("summarization", {"length": 128}, "", ".jsonl"),
     ("summarization", {"length": 128}, "[]", ".json"),
     ("longbench", {"subset": "qasper"}, "", ".jsonl"),

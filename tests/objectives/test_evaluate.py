@@ -13,6 +13,9 @@ from objectives.evaluate import plan_batches
 from objectives.forward import exact_batch, greedy_batch, pad_id
 
 
+# Teacher-forced exact match (primed prompts): the scoring these mechanics tests are about.
+FORCED = {"prime": True, "scoring": "teacher_forced"}
+
 def test_plan_batches_groups_by_length_and_respects_limits():
     lengths = [100, 900, 300, 880, 120]
     assert plan_batches(lengths, 2) == [[1, 3], [2, 4], [0]]
@@ -52,7 +55,7 @@ def test_teacher_forced_scoring_is_greedy_decoding(tiny_lm, tokenizer):
 
 
 def test_scores_do_not_depend_on_batch_size(tiny_lm, tokenizer):
-    task = objectives.get("kv_retrieval", length=220, max_pairs=12)
+    task = objectives.get("kv_retrieval", length=220, max_pairs=12, **FORCED)
     runs = [objectives.evaluate(tiny_lm, tokenizer, task, n_cases=5, batch_size=b) for b in (1, 2, 5, None)]
     ref = runs[0]
     for r in runs[1:]:
@@ -75,7 +78,7 @@ def test_chunks_merge_to_the_whole(tiny_lm, tokenizer):
 
 
 def test_result_fields(tiny_lm, tokenizer):
-    r = objectives.evaluate(tiny_lm, tokenizer, "passkey", n_cases=3, task_params={"length": 150}, perplexity_tokens=20)
+    r = objectives.evaluate(tiny_lm, tokenizer, "passkey", n_cases=3, task_params={"length": 150, **FORCED}, perplexity_tokens=20)
     assert r.task == "passkey" and r.n_cases == 3 and r.split == "search" and r.higher_is_better
     assert 0.0 <= r.score <= 1.0 and r.score == r.metrics["accuracy"]
     assert r.prompt_tokens["max"] <= 150 and r.sra is None and r.sra_stats is None
@@ -103,7 +106,7 @@ def test_sra_statistics_and_effect(tiny_lm, tokenizer):
     from sra_search import SRAConfig
 
     cfg = SRAConfig(tau_in=0.5, tau_ou=0.5, s_in=3.0, s_ou=3.0, c_s=2, c_e=8)
-    task = objectives.get("passkey", length=200)
+    task = objectives.get("passkey", length=200, **FORCED)
     pair = objectives.evaluate_pair(tiny_lm, tokenizer, task, cfg, n_cases=3)
     st = pair.sra.sra_stats
     assert pair.baseline.sra_stats is None

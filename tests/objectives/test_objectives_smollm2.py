@@ -9,7 +9,9 @@ from objectives.forward import greedy_batch
 
 pytestmark = pytest.mark.smollm2
 
-TASKS = [("passkey", {}), ("longchat_lines", {}), ("kv_retrieval", {})]
+# Primed prompts, teacher-forced: the scoring this file checks against generate.
+FORCED = {"prime": True, "scoring": "teacher_forced"}
+TASKS = [("passkey", FORCED), ("longchat_lines", FORCED), ("kv_retrieval", FORCED)]
 
 
 def _generate(model, tok, case, cfg):

@@ -34,7 +34,7 @@ def test_round_trip_and_fixed_key_order(tmp_path):
 
 
 def test_checked_in_json_schema_is_generated_from_the_model():
-    on_disk = json.loads((ROOT / "presets/schema/preset-v2.json").read_text())
+    on_disk = json.loads((ROOT / "presets/schema/preset-v3.json").read_text())
     assert on_disk == Preset.model_json_schema()
 
 

@@ -61,12 +61,14 @@ def test_force_records_a_preset_marked_not_beating_baseline(tmp_path, tiny_model
     result = export(files, tmp_path / "presets", force=True, **FAST)
     p = result.preset
     assert result.path.is_file() and p.version == 1 and not p.beats_baseline and "--force" in p.notes
-    assert p.schema_version == 2
+    assert p.schema_version == 3
     assert p.model.source == tiny_model_dir and p.model.name == model_key(tiny_model_dir)
     assert [b.config for b in p.buckets] == [CFG, CFG]
     b = p.buckets[0]
     # A bucket too narrow to spread over lengths gets all its cases at one (120: below MIN_PROMPT).
-    assert b.evaluation.task_params == {"length": 120, "seed": 0} and b.evaluation.n_cases == 6
+    # The answer mode is written out (schema 3), so the preset does not depend on today's defaults.
+    assert b.evaluation.task_params == {"length": 120, "seed": 0, "prime": False, "scoring": "generate"}
+    assert p.task.params == {"seed": 0, "prime": False, "scoring": "generate"} and b.evaluation.n_cases == 6
     assert b.evaluation.lengths == [120] and b.evaluation.alpha == 0.05
     assert b.metrics.n_cases == 6 and b.metrics.prompt_tokens.max <= 120
     long = p.buckets[1]
