@@ -24,6 +24,9 @@ Scoring = Literal["generate", "teacher_forced"]
 # what they were. See Task.params_hash.
 LEGACY_ANSWER: dict[str, Any] = {"prime": True, "scoring": "teacher_forced", "max_answer_tokens": None}
 
+FIRST_TEMPLATES = frozenset({"landmark", "ruler", "json", "longchat"})
+"""Each retrieval task's original prompt (its ``template`` default), left out of case keys too."""
+
 PLAIN_CUE = "Answer:"
 """What a plain (no chat template) free-answer prompt ends with: a base model needs a cue to answer."""
 

@@ -16,7 +16,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Literal
 
-from objectives.answers import ANSWER_SLACK, LEGACY_ANSWER, PLAIN_CUE, contains_answer
+from objectives.answers import ANSWER_SLACK, FIRST_TEMPLATES, LEGACY_ANSWER, PLAIN_CUE, contains_answer
 from objectives.errors import ObjectiveError
 from objectives.params import SyntheticParams, TaskParams, parse_params
 from objectives.prompting import encode_answer, render, use_chat
@@ -68,7 +68,8 @@ class Task(ABC):
         import json
 
         params = {
-            k: v for k, v in self.describe()["params"].items() if not (k in LEGACY_ANSWER and v == LEGACY_ANSWER[k])
+            k: v for k, v in self.describe()["params"].items()
+            if not (k in LEGACY_ANSWER and v == LEGACY_ANSWER[k]) and not (k == "template" and v in FIRST_TEMPLATES)
         }
         blob = json.dumps(params, sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:10]

@@ -11,5 +11,5 @@ for task in ${tasks[*]}; do
     for f in studies/presets/smollm2-$task-*.toml; do
         .venv/bin/sra-search run "$f" --no-holdout
     done
-    .venv/bin/sra-search export studies/presets/smollm2-$task-*.toml --holdout-cases 100 --to presets/ --force
+    .venv/bin/sra-search export studies/presets/smollm2-$task-*.toml --holdout-cases 100 --range-cases 0 --to presets/ --force
 done

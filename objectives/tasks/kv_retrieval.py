@@ -7,7 +7,7 @@ the value of one key, whose position in the object is controlled.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -23,6 +23,7 @@ class KVParams(placement_params("position", "Relative position of the gold pair"
     key_chars: int = Field(8, ge=2, le=64, description="Hex characters of each key (32 = UUID, as in the paper's source).")
     value_chars: int = Field(8, ge=1, le=64, description="Hex characters of each value.")
     max_pairs: int | None = Field(None, ge=2, description="Cap on the number of pairs (fewer = easier); None = fill the length.")
+    template: Literal["json", "table"] = Field("json", description="'json': the paper's JSON object; 'table': 'key -> value' lines, other wording.")
 
 
 def _hex(rng, n: int) -> str:
@@ -52,9 +53,15 @@ class KVRetrieval(SyntheticTask):
         def build(n: int) -> list[int]:
             pairs = list(others[:n])
             pairs.insert(round(pos * n), (key, value))
-            data = json.dumps(dict(pairs), indent=1)
-            user = f"{INTRO}\n\nJSON data:\n{data}\n\nKey: \"{key}\"\nCorresponding value:"
-            return self.render(tokenizer, user, prime, chat)
+            if p.template == "table":
+                rows = "\n".join(f"{k} -> {v}" for k, v in pairs)
+                user = f"Each line below maps a code to a value.\n\n{rows}\n\nWhich value does the code {key} map to?"
+            else:
+                data = json.dumps(dict(pairs), indent=1)
+                user = f"{INTRO}\n\nJSON data:\n{data}\n\nKey: \"{key}\"\nCorresponding value:"
+            return self.render(tokenizer, user, prime if p.template == "json" else f"The code {key} maps to", chat)
 
         n, ids = fit(build, p.length, len(others), "distractor pairs")
-        return ids, value, {"position": round(pos, 4), "pairs": n + 1, "index": round(pos * n), "key": key, "lead_in": prime}
+        lead_in = prime if p.template == "json" else f"The code {key} maps to"
+        answer = value if p.template == "json" else " " + value
+        return ids, answer, {"position": round(pos, 4), "pairs": n + 1, "index": round(pos * n), "key": key, "lead_in": lead_in}

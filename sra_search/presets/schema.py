@@ -9,8 +9,9 @@ baseline on held-out cases: n, the discordant counts, the test, p, Holm-adjusted
 alpha), the per-case outcomes it was measured on, and the lengths the held-out cases span.
 Version 1 files stay readable; they carry no evidence.
 
-Version 3 changes what task parameters mean, not the layout: retrieval tasks score free answers
-by default since then (``objectives.answers``), and export writes ``prime`` and ``scoring`` out.
+Version 3: retrieval tasks score free answers by default since then (``objectives.answers``), and
+export writes ``prime`` and ``scoring`` out; a bucket may record ``transfer``, its config on
+held-out cases of a prompt template the search never saw.
 Files of versions 1 and 2 were measured primed and teacher-forced; they are read with those two
 parameters filled in (``objectives.answers.with_answer_mode(..., legacy=True)``), so ``regress``
 re-runs what they measured and their case keys still pair.
@@ -204,6 +205,27 @@ class BucketMetrics(_Strict):
     evidence: Evidence | None = Field(default=None, description="The paired test (v2).")
 
 
+class Transfer(_Strict):
+    """The bucket's config on held-out cases of a prompt template the search never saw (v3):
+    a gain that only fits the search's wording shows here."""
+
+    template: str = Field(max_length=64, description="The task's template parameter for these cases.")
+    n_cases: int = Field(ge=1, le=10_000_000)
+    lengths: list[Annotated[int, Field(ge=1, le=100_000_000)]] = Field(max_length=64)
+    score: Bounded
+    baseline_score: Bounded
+    delta: Bounded
+    test: str = Field(max_length=200)
+    p_value: Probability = Field(description="One-sided (SRA better) paired test on these cases alone.")
+    ci_low: Bounded | None = None
+    ci_high: Bounded | None = None
+    interval_level: Probability
+    sra_only: int | None = Field(default=None, ge=0)
+    baseline_only: int | None = Field(default=None, ge=0)
+    holds: bool = Field(description="delta >= 0: the gain does not turn into a loss on the unseen template.")
+    outcomes: CaseOutcomes
+
+
 class LengthBucket(_Strict):
     """A prompt-length range ``[min_tokens, max_tokens]`` (inclusive) and its config."""
 
@@ -213,6 +235,7 @@ class LengthBucket(_Strict):
     evaluation: Evaluation
     metrics: BucketMetrics
     outcomes: CaseOutcomes | None = Field(default=None, description="Per-case held-out outcomes (v2).")
+    transfer: Transfer | None = Field(default=None, description="Held-out cases of an unseen template (v3; None: the task has one template).")
 
     @model_validator(mode="after")
     def _range(self) -> "LengthBucket":
@@ -328,6 +351,8 @@ class Preset(_Strict):
                 )
             if self.schema_version == 1 and (b.metrics.evidence is not None or b.outcomes is not None or b.evaluation.lengths):
                 raise ValueError("schema_version 1 has no evidence, outcomes or lengths; write schema_version 2")
+            if self.schema_version < 3 and b.transfer is not None:
+                raise ValueError(f"schema_version {self.schema_version} has no transfer record; write schema_version 3")
             if b.config.c_s + b.config.c_e + self.model.num_layers + 3 > b.max_tokens:
                 raise ValueError(
                     f"bucket [{b.min_tokens}, {b.max_tokens}]: SRA needs c_s + c_e + L + 3 = "

@@ -20,17 +20,13 @@ either and the result points at that version (``unchanged``).
 
 from __future__ import annotations
 
-import re
-import subprocess
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 from typing import Callable
 
 from objectives.answers import with_answer_mode
 from objectives.compare import Checks, Comparison, PerplexityText, gain, rescore
-from objectives.lengths import shortest_length
 from sra_search.config import SRAConfig
 from sra_search.presets.schema import (
     SCHEMA_VERSION,
@@ -47,23 +43,20 @@ from sra_search.presets.schema import (
     TaskSpec,
     model_key,
 )
+from sra_search.search.bucket_range import N_LENGTHS, RANGE_CASES, choose_range, scan_lengths, spread_lengths
+from sra_search.search.provenance import git_revision, package_versions
 from sra_search.search.results import feasible_ranked
 from sra_search.search.schema import StudyFile, load_study_file
 from sra_search.search.task_params import resolve_file_params
+from sra_search.search.transfer import measure_transfer
 from sra_search.urls import redact_url
 from sra_search.values import finite_or_none
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("sra-search", "torch", "transformers", "optuna", "ray", "sqlalchemy", "scipy", "statsmodels")
+TRANSFER_CASES = 48
+"""Held-out cases per bucket on the task's unseen template (``search/transfer.py``)."""
 HOLDOUT_CASES = 150
 """Default held-out cases per bucket: with it a +15-point gain at baseline 0.6 passes the gate in
 at least 80% of simulated studies and no effect in at most 5% (``objectives.evidence_sim``)."""
-N_LENGTHS = 4
-MIN_PROMPT = 128
-"""Shortest held-out prompt of a bucket that starts lower: shorter prompts hold little besides
-the task's instructions."""
-
-
 class ExportError(ValueError):
     """The studies cannot make one preset (mixed models or tasks, no feasible trial, ...)."""
 
@@ -83,12 +76,16 @@ class BucketOutcome:
     candidates: int = 1
     """Trials re-scored for this bucket (the Bonferroni factor of its p-value)."""
     verdict: str = ""
+    lengths_chosen: str = ""
+    """How the bucket's length range was chosen from search cases (empty: the study's whole range)."""
 
     def to_dict(self) -> dict:
         d = {k: v for k, v in self.__dict__.items() if k not in ("bucket", "comparison")}
         d["metrics"] = self.bucket.metrics.model_dump() if self.bucket else None
         d["config"] = self.bucket.config.model_dump() if self.bucket else None
         d["lengths"] = self.bucket.evaluation.lengths if self.bucket else None
+        transfer = self.bucket.transfer if self.bucket else None
+        d["transfer"] = transfer.model_dump(exclude={"outcomes"}) if transfer else None
         return d
 
 
@@ -107,24 +104,6 @@ class ExportResult:
     @property
     def all_ok(self) -> bool:
         return all(b.ok for b in self.buckets)
-
-
-def _git_revision() -> str | None:
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=10)
-        return out.stdout.strip() or None if out.returncode == 0 else None
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
-def _packages() -> dict[str, str]:
-    out = {}
-    for p in PACKAGES:
-        try:
-            out[p] = metadata.version(p)
-        except metadata.PackageNotFoundError:
-            pass
-    return out
 
 
 def _candidates(study, k: int) -> list:
@@ -156,31 +135,9 @@ def study_checks(spec: StudyFile, min_gain: float) -> Checks:
     )  # fmt: skip
 
 
-def bucket_lengths(lo: int, hi: int, k: int = N_LENGTHS) -> list[int]:
-    """``k`` task lengths spread evenly over a bucket ``[lo, hi]`` (from ``MIN_PROMPT`` up when it
-    starts lower; :func:`_held_out_spread` raises the start to where the task's prompts fit)."""
-    low = min(hi, max(lo, MIN_PROMPT))
-    if k <= 1 or low == hi:
-        return [hi]
-    return sorted({round(low + (hi - low) * i / (k - 1)) for i in range(k)})
-
-
-def _held_out_spread(spec, tok, lo: int, hi: int, n_lengths: int, holdout_cases: int) -> tuple[list[int], int]:
-    """The bucket's held-out task lengths and cases per length, starting where the task's
-    prompts fit (``MIN_PROMPT`` is a floor, not a promise: LongChat lines need ~190 tokens)."""
-    spread = bucket_lengths(lo, hi, n_lengths)
-    per_length = -(-holdout_cases // len(spread))
-    task = spec.tasks[0]
-    params = resolve_file_params(task.params, None)
-    start = shortest_length(task.name, params, tok, split="holdout", n_cases=per_length, at_least=spread[0])
-    if start > spread[0]:
-        spread = bucket_lengths(min(start, hi), hi, n_lengths)
-        per_length = -(-holdout_cases // len(spread))
-    return spread, per_length
-
-
 def _evaluate_bucket(
     model, tok, spec, trial, lo: int, hi: int, min_gain: float, progress, *, lengths: list[int], per_length: int,
+    transfer_per_length: int,
 ) -> BucketOutcome:
     """Re-score one trial on held-out cases over the bucket's lengths: the bucket it would publish,
     and which checks it fails (the significance gate is applied by :func:`export`, over all buckets)."""
@@ -225,8 +182,35 @@ def _evaluate_bucket(
         ),  # fmt: skip
     )
     outcomes = CaseOutcomes(keys=list(cmp.case_ids), sra=list(cmp.case_scores), baseline=list(cmp.baseline_case_scores))
-    bucket = bucket.model_copy(update={"outcomes": outcomes})
+    transfer = measure_transfer(model, tok, task.name, params, config, lengths=lengths, per_length=transfer_per_length,
+                                progress=lambda m: progress(f"{spec.name}, trial {trial.number}, unseen template: {m}"))  # fmt: skip
+    bucket = bucket.model_copy(update={"outcomes": outcomes, "transfer": transfer})
     return BucketOutcome(spec.name, trial.number, lo, hi, cmp.ok, list(cmp.failures.values()), bucket, cmp)
+
+
+def _measure_bucket(
+    model, tok, spec, trial, lo: int, hi: int, min_gain: float, progress, *, n_lengths: int, holdout_cases: int,
+    range_cases: int, transfer_cases: int,
+) -> BucketOutcome:
+    """One candidate of a bucket: with ``range_cases``, first the lengths where it gains on search
+    cases (:mod:`~sra_search.search.bucket_range`), then the held-out re-score over them."""
+    choice = None
+    if range_cases > 0:
+        task = spec.tasks[0]
+        scan, per = spread_lengths(spec, tok, lo, hi, n_lengths, range_cases * n_lengths, split="search")
+        say = lambda m: progress(f"{spec.name}, trial {trial.number}, choosing lengths: {m}")  # noqa: E731
+        points = scan_lengths(model, tok, task.name, resolve_file_params(task.params, None),
+                              SRAConfig(**trial.user_attrs["sra"]), scan, per, progress=say)  # fmt: skip
+        choice = choose_range(points)
+        if not choice.ok:
+            return BucketOutcome(spec.name, trial.number, lo, hi, False, [f"search cases: {choice.describe()}"])
+        lo, hi = max(lo, choice.low), choice.high
+    spread, per_length = spread_lengths(spec, tok, lo, hi, n_lengths, holdout_cases)
+    got = _evaluate_bucket(model, tok, spec, trial, lo, hi, min_gain, progress, lengths=spread, per_length=per_length,
+                           transfer_per_length=-(-transfer_cases // len(spread)))  # fmt: skip
+    if choice is not None:
+        got.lengths_chosen = choice.describe()
+    return got
 
 
 def _gate(outcomes: list[BucketOutcome], alpha: float, min_gain: float) -> None:
@@ -256,6 +240,12 @@ def _gate(outcomes: list[BucketOutcome], alpha: float, min_gain: float) -> None:
         if not shown:
             adj = f" (Holm over {len(measured)} buckets" + (f", x{o.candidates} candidates" if o.candidates > 1 else "") + ")"
             o.reasons.insert(0, f"gain not shown on held-out cases{adj}: {o.verdict}")
+        tr = b.transfer
+        if tr is not None and not tr.holds:
+            o.reasons.append(
+                f"on the unseen template '{tr.template}' SRA loses: {tr.score:.3f} vs baseline {tr.baseline_score:.3f} "
+                f"({tr.delta:+.3f}, n = {tr.n_cases}); the gain fits only the search's wording"
+            )
         o.ok = not o.reasons
 
 
@@ -284,6 +274,8 @@ def export(
     alpha: float = 0.05,
     holdout_cases: int = HOLDOUT_CASES,
     n_lengths: int = N_LENGTHS,
+    range_cases: int = RANGE_CASES,
+    transfer_cases: int = TRANSFER_CASES,
     load: Callable | None = None,
     progress: Callable[[str], None] = lambda _m: None,
 ) -> ExportResult:
@@ -335,11 +327,11 @@ def export(
         except KeyError:
             raise ExportError(f"no study named {spec.name!r} in {redact_url(url)}; run `sra-search run` first") from None
         hi = lengths[i]
-        spread, per_length = _held_out_spread(spec, tok, lo, hi, n_lengths, holdout_cases)
         best = None
         chosen = _candidates(study, candidates)
         for trial in chosen:
-            got = _evaluate_bucket(model, tok, spec, trial, lo, hi, min_gain, progress, lengths=spread, per_length=per_length)
+            got = _measure_bucket(model, tok, spec, trial, lo, hi, min_gain, progress, n_lengths=n_lengths,
+                                  holdout_cases=holdout_cases, range_cases=range_cases, transfer_cases=transfer_cases)  # fmt: skip
             if best is None or (got.ok and not best.ok) or (got.ok == best.ok and _bucket_gain(got) > _bucket_gain(best)):
                 best = got
         if best is None:
@@ -372,8 +364,8 @@ def export(
         buckets=[o.bucket for o in keep],
         provenance=Provenance(
             study=",".join(specs[i].name for i in order), storage=",".join(dict.fromkeys(urls)),
-            trials=[o.trial for o in keep], sampler=",".join(sorted(samplers)), seed=specs[0].seed, packages=_packages(),
-            git_revision=_git_revision(), created=datetime.now(timezone.utc).replace(microsecond=0),
+            trials=[o.trial for o in keep], sampler=",".join(sorted(samplers)), seed=specs[0].seed, packages=package_versions(),
+            git_revision=git_revision(), created=datetime.now(timezone.utc).replace(microsecond=0),
         ),  # fmt: skip
         notes=_notes(result.ok, dropped, [o for o in keep if not o.ok]),
     )

@@ -13,7 +13,9 @@ from sra_search.presets import Registry
 from sra_search.search.export import ExportError, export, model_key
 
 CFG = SRAConfig(tau_in=1.0, tau_ou=1.0, s_in=1.5, s_ou=1.2, c_s=2, c_e=8)
-FAST = dict(holdout_cases=6, n_lengths=2)  # held-out cases per bucket spread over 2 lengths: quick on the tiny model
+# Held-out cases per bucket spread over 2 lengths, over the study's whole range (no length choice
+# from search cases; tested on its own below): quick on the tiny model.
+FAST = dict(holdout_cases=6, n_lengths=2, range_cases=0)
 
 
 def _study(tmp_path: Path, model_dir: str, name: str, length: int, task: str = "passkey", feasible: bool = True) -> Path:
@@ -116,7 +118,7 @@ def test_infeasible_only_and_mixed_inputs_are_refused(tmp_path, tiny_model_dir):
 def test_cli_exit_codes_and_unwritable_target(tmp_path, tiny_model_dir):
     f = _study(tmp_path, tiny_model_dir, "cli", 120)
     runner = CliRunner()
-    fast = ["--holdout-cases", "6", "--lengths", "2"]
+    fast = ["--holdout-cases", "6", "--lengths", "2", "--range-cases", "0"]
     res = runner.invoke(app, ["export", str(f), "--to", str(tmp_path / "p"), "--json", *fast])
     assert res.exit_code == 1 and json.loads(res.stdout)["written"] is None
     first = runner.invoke(app, ["export", str(f), "--to", str(tmp_path / "p"), "--force", "--json", *fast])
@@ -161,7 +163,7 @@ def test_only_buckets_whose_gain_is_shown_are_published(tmp_path, tiny_model_dir
 
     monkeypatch.setattr(evaluate_mod, "evaluate", evaluate)  # what the re-score path (objectives.compare) calls
     files = [_study(tmp_path, tiny_model_dir, "p-short", 120), _study(tmp_path, tiny_model_dir, "p-long", 200)]
-    result = export(files, tmp_path / "presets", holdout_cases=8, n_lengths=2)
+    result = export(files, tmp_path / "presets", holdout_cases=8, n_lengths=2, range_cases=0)
     assert result.ok and not result.all_ok and result.path is not None
     p = result.preset
     assert p.beats_baseline and [(b.min_tokens, b.max_tokens) for b in p.buckets] == [(121, 200)]
@@ -191,7 +193,7 @@ def test_regress_rechecks_the_evidence_of_a_gated_preset(tmp_path, tiny_model_di
 
     monkeypatch.setattr(evaluate_mod, "evaluate", evaluate)
     files = [_study(tmp_path, tiny_model_dir, "r-long", 200)]
-    preset = export(files, tmp_path / "presets", holdout_cases=8, n_lengths=2).preset
+    preset = export(files, tmp_path / "presets", holdout_cases=8, n_lengths=2, range_cases=0).preset
     assert preset.beats_baseline and preset.buckets[0].metrics.evidence.shown
 
     (same,) = regress([preset])
@@ -204,3 +206,100 @@ def test_regress_rechecks_the_evidence_of_a_gated_preset(tmp_path, tiny_model_di
     (gone,) = regress([preset])
     assert not gone.passed and len(gone.flipped) == 8 and all("SRA 1 -> 0" in f for f in gone.flipped)
     assert any("gain no longer shown" in f for f in gone.failures) and "not shown" in gone.verdict
+
+
+def test_a_bucket_covers_only_the_lengths_where_search_cases_gain(tmp_path, tiny_model_dir, monkeypatch):
+    """SRA made to answer every case only from 180 tokens up: the search-case scan over the study's
+    range (128 and 200) finds no gain at 128, so the bucket is [200, 200] and its held-out cases sit
+    there; shorter prompts run without SRA. The scan reads search cases only."""
+    import importlib
+
+    evaluate_mod = importlib.import_module("objectives.evaluate")
+    real = evaluate_mod.evaluate
+    calls = []
+
+    def evaluate(model, tok, task, sra=None, **kw):
+        res = real(model, tok, task, sra, **kw)
+        calls.append((kw["split"], kw["task_params"]["length"], sra is not None))
+        if sra is not None and task == "passkey" and kw["task_params"]["length"] >= 180:
+            res = res.model_copy(update={"cases": [c.model_copy(update={"score": 1.0}) for c in res.cases], "score": 1.0})
+        return res
+
+    monkeypatch.setattr(evaluate_mod, "evaluate", evaluate)
+    files = [_study(tmp_path, tiny_model_dir, "g-long", 200)]
+    result = export(files, tmp_path / "presets", holdout_cases=8, n_lengths=2, range_cases=4)
+    (b,) = result.buckets
+    assert b.ok and (b.min_tokens, b.max_tokens) == (200, 200), b.reasons
+    assert b.lengths_chosen.startswith("lengths 200-200; search-case gain by length: 128: +0.000 (n = 4), 200: +1.000")
+    p = result.preset
+    assert p.config_for(150) is None and p.config_for(200) == CFG
+    assert p.buckets[0].evaluation.lengths == [200]
+    search = {(n, s) for split, n, s in calls if split == "search"}
+    assert search == {(128, False), (128, True), (200, False), (200, True)}
+    assert {n for split, n, _ in calls if split == "holdout"} == {200}
+
+
+@pytest.mark.parametrize(
+    "means, expected",
+    [
+        # the gain lives in a range: it is kept, and the tying short lengths fall outside
+        ({128: 0.0, 427: 0.0, 725: 0.25, 1024: 0.125}, (725, 1024)),
+        # SRA hurts short prompts and helps long ones: the hurting lengths fall outside
+        ({128: -0.5, 427: -0.125, 725: 0.125, 1024: 0.25}, (725, 1024)),
+        # a loss in the middle splits the lengths; the run with more total gain wins
+        ({128: 0.25, 427: -0.25, 725: 0.125, 1024: 0.25}, (725, 1024)),
+        ({128: 0.5, 427: 0.25, 725: -0.25, 1024: 0.125}, (128, 427)),
+        # no gain anywhere, or only losses: no range
+        ({128: 0.0, 427: 0.0, 725: 0.0}, None),
+        ({128: -0.25, 427: -0.5}, None),
+    ],
+)
+def test_choose_range_on_synthetic_outcomes(means, expected):
+    from sra_search.search.bucket_range import LengthGains, choose_range
+
+    # 8 cases per length whose mean gain is the given one (0/1 outcomes: gains in {-1, 0, 1}).
+    points = []
+    for n, m in reversed(list(means.items())):  # any order in, length order out
+        k = round(abs(m) * 8)
+        points.append(LengthGains(n, tuple([1.0 if m > 0 else -1.0] * k + [0.0] * (8 - k))))
+    got = choose_range(points)
+    assert ((got.low, got.high) if got.ok else None) == expected, got.describe()
+    assert [p.length for p in got.points] == sorted(means)
+
+
+def test_unseen_template_is_another_wording_of_the_task():
+    from sra_search.search.transfer import unseen_template
+
+    assert unseen_template("passkey", {"length": 512}) == "notes"
+    assert unseen_template("passkey", {"template": "notes"}) == "landmark"
+    assert unseen_template("niah", {}) == "secret" and unseen_template("kv_retrieval", {}) == "table"
+    assert unseen_template("perplexity", {"data": "x.txt"}) is None  # one template: no transfer record
+
+
+def test_the_gate_refuses_a_gain_that_only_fits_the_search_template(tmp_path, tiny_model_dir, monkeypatch):
+    """SRA made to answer every case of the search's template and none of the unseen one: the main
+    held-out test shows a gain, the transfer record shows the loss, and the bucket is not published."""
+    import importlib
+
+    evaluate_mod = importlib.import_module("objectives.evaluate")
+    real = evaluate_mod.evaluate
+
+    def evaluate(model, tok, task, sra=None, **kw):
+        res = real(model, tok, task, sra, **kw)
+        if sra is not None and task == "passkey":
+            score = 0.0 if kw["task_params"].get("template") == "notes" else 1.0
+            res = res.model_copy(update={"cases": [c.model_copy(update={"score": score}) for c in res.cases], "score": score})
+        return res
+
+    monkeypatch.setattr(evaluate_mod, "evaluate", evaluate)
+    files = [_study(tmp_path, tiny_model_dir, "t-long", 200)]
+    result = export(files, tmp_path / "presets", holdout_cases=8, n_lengths=2, range_cases=0, transfer_cases=4)
+    (b,) = result.buckets
+    tr = b.bucket.transfer
+    assert tr.template == "notes" and tr.n_cases == 4 and tr.lengths == [128, 200] and not tr.holds
+    assert tr.score == 0.0 and set(tr.outcomes.keys).isdisjoint(b.bucket.outcomes.keys)
+    assert b.bucket.metrics.evidence.shown  # the search's template alone would pass
+    assert not b.ok and any("unseen template 'notes' SRA loses" in r for r in b.reasons)
+    assert result.path is None  # nothing published
+    forced = export(files, tmp_path / "presets", holdout_cases=8, n_lengths=2, range_cases=0, transfer_cases=4, force=True)
+    assert forced.preset.buckets[0].transfer.template == "notes"  # recorded in the preset (schema 3)
