@@ -8,7 +8,7 @@ from typing import Any, Optional
 
 import typer
 
-from sra_search.cli.output import console, fail, print_json
+from sra_search.cli.output import console, description_column, fail, print_json, say, status
 from sra_search.values import finite_or_none
 
 
@@ -191,17 +191,17 @@ def eval_command(
     from sra_search.models import load_model
 
     try:
-        with console.status(f"loading {model}"):
+        with status(f"loading {model}"):
             mdl, tok = load_model(model)
     except Exception as exc:  # noqa: BLE001 - a bad model name/path is user input
         fail(f"--model: cannot load '{model}': {exc}")
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     runs = ([("baseline", None)] if baseline else []) + [("sra", config)]
     results = []
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        description_column(), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=console, transient=json_out,
     ) as bar:  # fmt: skip
         for label, cfg in runs:
@@ -241,8 +241,8 @@ def eval_command(
         f"{first.prompt_tokens['min']:.0f}-{first.prompt_tokens['max']:.0f}"
     )
     console.print(_table(label, results, perplexity))
-    console.print(f"SRA: {config.short() if hasattr(config, 'short') else f'preset {config.name} v{config.version}'}")
+    say(f"SRA: {config.short() if hasattr(config, 'short') else f'preset {config.name} v{config.version}'}")
     if "baseline" in by:
         ch = objectives.PairResult(baseline=by["baseline"], sra=by["sra"]).changed_cases()
-        console.print(f"cases SRA improved: {ch['fixed']}, worsened: {ch['broke']}")
-        console.print(f"SRA vs baseline, paired on the same cases: {_evidence(by).verdict()}", markup=False)
+        say(f"cases SRA improved: {ch['fixed']}, worsened: {ch['broke']}")
+        say(f"SRA vs baseline, paired on the same cases: {_evidence(by).verdict()}")
