@@ -7,8 +7,9 @@ the study within `placement_timeout_s` with one line naming it; a job whose work
 mid-trial succeeds, its trials ran on more than one node, the lost node's trial is FAIL naming the
 node and re-enqueued once, `sra-search status` reads the study from outside the cluster, and the
 password is in no command line, job log or job record. With SRA_SEARCH_CLUSTER_LONG=1 (about 2 min
-more): workers placed on a named node, a driver killed mid-study resumed by the same submit, and a
-study whose only node is lost waiting for it and placing its work on the node that joins back.
+more; CI sets it in .ci/run): workers placed on a named node, a driver killed mid-study resumed by
+the same submit, and a study whose only node is lost waiting for it and placing its work on the
+node that joins back.
 
 A test that must lose a node mid-trial holds the trial there itself (:func:`gated_model`: the
 model waits on a file the test removes), never by racing tiny trials against the clock.
