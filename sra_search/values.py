@@ -87,7 +87,10 @@ def with_values(data: Any, values: dict[tuple[Any, ...], Any]) -> Any:
 
 
 def _number(x: Any) -> str:
-    return str(int(x)) if isinstance(x, float) and x.is_integer() and abs(x) < 1e16 else f"{x:g}" if isinstance(x, float) else str(x)
+    """A bound as written in a model: ``1000`` for ``1e3``, ``1e+300`` for huge floats."""
+    if isinstance(x, float):
+        return str(int(x)) if x.is_integer() and abs(x) < 1e16 else f"{x:g}"
+    return str(x)
 
 
 def long_int_message(digits: int, bounds: dict[str, Any] | None = None, other: str | None = None) -> str:
