@@ -11,8 +11,8 @@ more; CI sets it in .ci/run): workers placed on a named node, a driver killed mi
 the same submit, and a study whose only node is lost waiting for it and placing its work on the
 node that joins back.
 
-A test that must lose a node mid-trial holds the trial there itself (:func:`gated_model`: the
-model waits on a file the test removes), never by racing tiny trials against the clock.
+A test that loses a node mid-trial holds the trial there itself (:func:`gated_model`: the model
+waits on a file the test removes), never by racing tiny trials against the clock.
 """
 
 from __future__ import annotations
@@ -260,8 +260,12 @@ def test_work_is_placed_again_on_a_node_that_joins_back(ray_cluster, pg_server, 
 # Last: it kills a worker node (the cluster keeps the head and one node).
 def test_job_on_the_cluster_survives_a_lost_node(ray_cluster, pg_server, tiny_model_dir, tmp_path):
     budget = 6
-    study = write_study(tmp_path, tiny_model_dir, "tiny-cluster", pg_server.url_template, trials=budget, search=6,
-                        chunk=1, workers=2)  # fmt: skip
+    # Every trial's SRA forward waits at the gate until the node is lost: the study cannot end before.
+    gate = tmp_path / "hold"
+    gate.touch()
+    model = gated_model(tiny_model_dir, tmp_path / "tiny-gated", gate)
+    study = write_study(tmp_path, model, "tiny-cluster", pg_server.url_template, trials=budget, search=6,
+                        chunk=1, workers=2, extra="trust_remote_code = true")  # fmt: skip
     assert pg_server.password not in study.read_text()
     # With a wrong password the role is refused: the password really is what guards the storage.
     with pytest.raises(sa.exc.OperationalError):
@@ -273,17 +277,21 @@ def test_job_on_the_cluster_survives_a_lost_node(ray_cluster, pg_server, tiny_mo
         proc = subprocess.Popen(submit_command(study), cwd=REPO, env=submit_env(ray_cluster), stdout=log,
                                 stderr=subprocess.STDOUT)  # fmt: skip
 
-        def running_on_a_worker_node():
-            # A trial past its first chunk on a worker node (never the head: the driver runs there).
+        def held_on_a_worker_node():
+            # A trial running on a worker node (never the head: the driver runs there), held there
+            # by the gate once a forward has reached it: it stays RUNNING until the gate opens.
+            if not gate.with_name("hold.held").exists():
+                return None
             for t in trials_of("tiny-cluster", pg_server.url):
                 node = names.get(t.user_attrs.get("node"))
-                if t.state == TrialState.RUNNING and node not in (None, "head") and t.intermediate_values:
+                if t.state == TrialState.RUNNING and node not in (None, "head"):
                     return node
             return None
 
         try:
-            lost = wait_for(running_on_a_worker_node, 180, "a trial running on a worker node", proc)
+            lost = wait_for(held_on_a_worker_node, 180, "a trial held on a worker node", proc)
             ray_cluster.kill_node(lost)  # SIGKILL of every process of that node: a machine gone
+            gate.unlink()
             proc.wait(timeout=240)
         finally:
             if proc.poll() is None:
