@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from sra_search.cli.output import console, print_json
+from sra_search.cli.output import console, description_column, print_json, say
 
 bench = typer.Typer(help="Benchmarks.", no_args_is_help=True)
 
@@ -28,24 +28,24 @@ def runtime(
 
 def show(model: str, lengths: list[int], repeats: int, decode_tokens: int, reference: bool, json_out: bool) -> dict:
     """Run and print (table or JSON)."""
-    from rich.progress import Progress
+    from rich.progress import BarColumn, Progress, TimeElapsedColumn
     from rich.table import Table
 
     from sra_search.bench.runtime import CONFIG, run
 
-    with Progress(console=console, transient=True) as bar:
+    with Progress(description_column(), BarColumn(), TimeElapsedColumn(), console=console, transient=True) as bar:
         task = bar.add_task("benchmark", total=None)
         result = run(model, lengths, repeats, decode_tokens, reference, lambda d: bar.update(task, description=d))
     if json_out:
         print_json(result)
         return result
     m = result["machine"]
-    console.print(f"command: {result['command']}")
-    console.print(
+    say(f"command: {result['command']}")
+    say(
         f"machine: {m['cpu']}, {m['cores']} cores ({m['torch_threads']} torch threads), "
         f"{m.get('memory_gib')} GiB, GPU: {m['gpu']}; torch {m['torch']}, transformers {m.get('transformers')}"
     )
-    console.print(f"model: {model}; SRA: {CONFIG.short()}; {repeats} repeats, medians; decode {decode_tokens} tokens")
+    say(f"model: {model}; SRA: {CONFIG.short()}; {repeats} repeats, medians; decode {decode_tokens} tokens")
     table = Table(title="SRA runtime vs unmodified SDPA (ratios: lower is better for time/memory)")
     for col in (
         "tokens", "base prefill s", "fast prefill s", "fast/base", "ref prefill s", "ref/base",

@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from sra_search.cli.output import console, fail
+from sra_search.cli.output import fail, say
 
 
 def register(app: typer.Typer) -> None:
@@ -31,5 +31,5 @@ def register(app: typer.Typer) -> None:
         except (StudyFileError, *STORAGE_ERRORS) as exc:
             fail(str(exc))
         # Bound to loopback on purpose: the dashboard has no authentication and can edit studies.
-        console.print(f"optuna-dashboard for {redact_url(url)} on http://127.0.0.1:{port} (Ctrl-C to stop)")
+        say(f"optuna-dashboard for {redact_url(url)} on http://127.0.0.1:{port} (Ctrl-C to stop)")
         run_server(opened, host="127.0.0.1", port=port)

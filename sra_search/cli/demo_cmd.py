@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from sra_search.cli.output import console, print_json
+from sra_search.cli.output import console, fail, print_json, status
 
 
 def register(app: typer.Typer) -> None:
@@ -28,9 +28,12 @@ def register(app: typer.Typer) -> None:
         from sra_search.models import load_model
 
         config = SRAConfig(tau_in=tau, tau_ou=tau, s_in=s, s_ou=s, c_s=c_s, c_e=c_e)
-        with console.status(f"loading {model}"):
-            m, tok = load_model(model)
-        with console.status("answering"):
+        try:
+            with status(f"loading {model}"):
+                m, tok = load_model(model)
+        except Exception as exc:  # noqa: BLE001 - a bad model name/path is user input, as in `eval`
+            fail(f"--model: cannot load '{model}': {exc}")
+        with status("answering"):
             n, runs = run_demo(m, tok, config, length, seed)
         if json_out:
             print_json(

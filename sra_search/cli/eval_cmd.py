@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
 
-from sra_search.cli.output import console, fail, print_json
+from sra_search.cli.output import console, description_column, fail, print_json, say, status
 from sra_search.values import finite_or_none
 
 
@@ -16,19 +15,14 @@ def register(app: typer.Typer) -> None:
     app.command("eval")(eval_command)
 
 
-def _parse_value(text: str) -> Any:
-    # JSON where it parses (numbers, true/false, null, lists); the raw string otherwise.
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return text
-
-
 def parse_pairs(items: list[str], what: str, commas: bool = True) -> dict[str, Any]:
     """``["k=v", "a=1,b=2"]`` -> ``{"k": "v", "a": 1, "b": 2}``; a malformed item names itself.
 
-    With ``commas=False`` each item is one pair, so values may contain commas.
+    With ``commas=False`` each item is one pair, so values may contain commas. Each value is parsed
+    within bounds (:func:`~sra_search.values.parse_value`); one too deep or too long names its key.
     """
+    from sra_search.values import parse_value
+
     out: dict[str, Any] = {}
     for item in items:
         parts = item.split(",") if commas else [item]
@@ -36,8 +30,20 @@ def parse_pairs(items: list[str], what: str, commas: bool = True) -> dict[str, A
             key, sep, value = part.partition("=")
             if not sep or not key.strip():
                 fail(f"{what}: expected key=value, got '{part}'")
-            out[key.strip()] = _parse_value(value.strip())
+            try:
+                out[key.strip()] = parse_value(value.strip())
+            except ValueError as exc:
+                fail(f"{what}: '{key.strip()}': {exc}")
     return out
+
+
+def _long_ints(data: Any, validate, source: str) -> None:
+    """Stop with one line naming each integer too long for Python to read, and its field's range."""
+    from sra_search.validation import long_int_problems
+
+    problems = long_int_problems(data, validate)
+    if problems:
+        fail(f"{source}: " + "; ".join(f"'{'.'.join(map(str, path)) or '(config)'}': {msg}" for path, msg in problems))
 
 
 def _config_error(exc: Exception, source: str) -> str:
@@ -74,7 +80,7 @@ def load_preset(path: Path):
         fail(f"--preset: {path} is not UTF-8 text")
     except RecursionError:
         fail(f"--preset: {path} is nested too deeply to be a preset")
-    except (ValueError, PresetFormatError) as exc:  # JSONDecodeError, duplicate keys, 4,300-digit ints
+    except (ValueError, PresetFormatError) as exc:  # JSONDecodeError, duplicate keys
         fail(f"--preset: {path} is not valid JSON ({str(exc).splitlines()[0]})")
     if isinstance(data, dict) and "schema_version" in data:
         try:
@@ -85,6 +91,7 @@ def load_preset(path: Path):
         data = data["config"]
     if not isinstance(data, dict):
         fail(f"--preset: {path} holds no SRA config object")
+    _long_ints(data, lambda d: SRAConfig.model_validate(d, strict=True), f"--preset: {path}")
     try:
         return SRAConfig.model_validate(data, strict=True)  # JSON has types: `true` is not a number
     except Exception as exc:  # noqa: BLE001 - shown to the user
@@ -102,6 +109,7 @@ def build_config(params: Optional[str], preset: Optional[Path]):
     base = SRAConfig.paper_public().model_dump()
     if params:
         base.update(parse_pairs([params], "--params"))
+    _long_ints(base, lambda d: SRAConfig.model_validate(d, strict=True), "--params")
     try:
         # strict: `tau_in=true` or `inter=1` is a typo to name, not a value to coerce.
         return SRAConfig.model_validate(base, strict=True)
@@ -182,6 +190,7 @@ def eval_command(
         tparams["seed"] = seed
     config = build_config(params, preset)
     try:
+        _long_ints(tparams, objectives.task_class(task).Params.model_validate, "--task-param")
         task_obj = objectives.get(task, **tparams)
         if split not in ("search", "holdout"):
             raise ObjectiveError(f"--split: unknown split '{split}' (splits: search, holdout)")
@@ -191,17 +200,17 @@ def eval_command(
     from sra_search.models import load_model
 
     try:
-        with console.status(f"loading {model}"):
+        with status(f"loading {model}"):
             mdl, tok = load_model(model)
     except Exception as exc:  # noqa: BLE001 - a bad model name/path is user input
         fail(f"--model: cannot load '{model}': {exc}")
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     runs = ([("baseline", None)] if baseline else []) + [("sra", config)]
     results = []
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        description_column(), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=console, transient=json_out,
     ) as bar:  # fmt: skip
         for label, cfg in runs:
@@ -241,8 +250,8 @@ def eval_command(
         f"{first.prompt_tokens['min']:.0f}-{first.prompt_tokens['max']:.0f}"
     )
     console.print(_table(label, results, perplexity))
-    console.print(f"SRA: {config.short() if hasattr(config, 'short') else f'preset {config.name} v{config.version}'}")
+    say(f"SRA: {config.short() if hasattr(config, 'short') else f'preset {config.name} v{config.version}'}")
     if "baseline" in by:
         ch = objectives.PairResult(baseline=by["baseline"], sra=by["sra"]).changed_cases()
-        console.print(f"cases SRA improved: {ch['fixed']}, worsened: {ch['broke']}")
-        console.print(f"SRA vs baseline, paired on the same cases: {_evidence(by).verdict()}", markup=False)
+        say(f"cases SRA improved: {ch['fixed']}, worsened: {ch['broke']}")
+        say(f"SRA vs baseline, paired on the same cases: {_evidence(by).verdict()}")

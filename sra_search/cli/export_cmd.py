@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from sra_search.cli.output import console, fail, print_json
+from sra_search.cli.output import console, description_column, fail, print_json, say, styled
 
 
 def register(app: typer.Typer) -> None:
@@ -31,8 +31,7 @@ def export(
     """Re-score each study's best feasible trial on held-out cases over its bucket's lengths next to
     the baseline, and publish a new preset version with the buckets whose gain a paired test shows
     (p <= alpha after Holm, interval above --min-gain) and that keep their constraints."""
-    from rich.markup import escape
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import Progress, SpinnerColumn, TimeElapsedColumn
     from rich.table import Table
 
     from objectives import ObjectiveError
@@ -43,7 +42,7 @@ def export(
     from sra_search.search.storage import STORAGE_ERRORS
 
     try:
-        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console, transient=True) as bar:
+        with Progress(SpinnerColumn(), description_column(), TimeElapsedColumn(), console=console, transient=True) as bar:
             t = bar.add_task("export", total=None)
             result = run(studies, to, storage=storage, force=force, min_gain=min_gain, candidates=candidates,
                          alpha=alpha, holdout_cases=holdout_cases, n_lengths=n_lengths, range_cases=range_cases, transfer_cases=transfer_cases,
@@ -69,28 +68,28 @@ def export(
             table.add_row(
                 b.study, f"{b.min_tokens}-{b.max_tokens}", str(b.trial), f(m and m.score), f(m and m.baseline_score),
                 f(m and m.delta), f(m and m.perplexity_ratio), f(m and m.accumulated_attention_mean),
-                "[green]ok[/]" if b.ok else "[red]no[/]: " + escape("; ".join(b.reasons)),
+                styled(("ok", "green")) if b.ok else styled(("no", "red"), ": " + "; ".join(b.reasons)),
             )  # fmt: skip
         console.print(table)
         for b in result.buckets:
             if b.lengths_chosen:
-                console.print(f"{b.study}, trial {b.trial}: {b.lengths_chosen}", markup=False)
+                say(f"{b.study}, trial {b.trial}: {b.lengths_chosen}")
             if b.verdict:
-                console.print(f"{b.min_tokens}-{b.max_tokens} tokens: {b.verdict}", markup=False)
+                say(f"{b.min_tokens}-{b.max_tokens} tokens: {b.verdict}")
             tr = b.bucket.transfer if b.bucket else None
             if tr is not None:
-                console.print(
+                say(
                     f"{b.min_tokens}-{b.max_tokens} tokens, unseen template '{tr.template}': {tr.score:.3f} vs baseline "
                     f"{tr.baseline_score:.3f} ({tr.delta:+.3f}, p = {tr.p_value:.3g}, n = {tr.n_cases}): "
-                    + ("holds" if tr.holds else "SRA loses"), markup=False,
+                    + ("holds" if tr.holds else "SRA loses")
                 )  # fmt: skip
         if result.unchanged:
-            console.print(f"unchanged: {result.path} (version {result.preset.version}) already records this measurement; nothing written")
+            say(f"unchanged: {result.path} (version {result.preset.version}) already records this measurement; nothing written")
         elif result.path:
-            console.print(f"wrote {result.path} (version {result.preset.version}, beats_baseline={result.ok})")
+            say(f"wrote {result.path} (version {result.preset.version}, beats_baseline={result.ok})")
             if result.ok and not result.all_ok:
-                console.print("[yellow]buckets marked 'no' are left out: prompts of those lengths run without SRA[/]")
+                say(("buckets marked 'no' are left out: prompts of those lengths run without SRA", "yellow"))
         else:
-            console.print("[yellow]nothing written[/]: no bucket's gain is shown on held-out cases (see above); --force records them as a finding")
+            say(("nothing written", "yellow"), ": no bucket's gain is shown on held-out cases (see above); --force records them as a finding")
     if result.path is None:
         raise typer.Exit(1)

@@ -8,7 +8,7 @@ from typing import Any, Optional
 
 import typer
 
-from sra_search.cli.output import console, fail, print_json
+from sra_search.cli.output import console, description_column, fail, print_json, say, status
 
 
 def register(app: typer.Typer) -> None:
@@ -35,12 +35,11 @@ def _cache_path(model_key: str, fingerprint: str, cache: Optional[Path]) -> Path
 
 
 def _table(hm) -> Any:
-    from rich.markup import escape
     from rich.table import Table
 
     from objectives.evidence import format_p
 
-    table = Table(title=escape(f"{hm.model} | {hm.task} | {hm.n_cases} {hm.split} cases per cell"), title_style="bold")
+    table = Table(title=f"{hm.model} | {hm.task} | {hm.n_cases} {hm.split} cases per cell", title_style="bold")
     for col in ("length", hm.placement, "tokens", "baseline [95% CI]"):
         table.add_column(col, justify="right")
     if hm.config is not None:
@@ -108,7 +107,7 @@ def map_command(
     from sra_search.presets.schema import model_key
 
     try:
-        with console.status(f"loading {model}"):
+        with status(f"loading {model}"):
             mdl, tok = load_model(model)
     except Exception as exc:  # noqa: BLE001 - a bad model name/path is user input
         fail(f"MODEL: cannot load '{model}': {exc}")
@@ -119,9 +118,9 @@ def map_command(
         fail(str(exc))
     base_cache = BaselineCache(_cache_path(model_key(model), model_fingerprint(mdl), cache))
 
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import Progress, SpinnerColumn, TimeElapsedColumn
 
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
+    with Progress(SpinnerColumn(), description_column(), TimeElapsedColumn(), console=console,
                   transient=json_out) as bar:  # fmt: skip
         tid = bar.add_task("map", total=None)
         try:
@@ -147,6 +146,6 @@ def map_command(
         return
     console.print(_table(hm))
     if hm.config is not None:
-        console.print("p: two-sided exact McNemar per cell, not corrected for the number of cells.", markup=False)
+        say("p: two-sided exact McNemar per cell, not corrected for the number of cells.")
     for kind, path in written.items():
-        console.print(f"wrote {path}", markup=False)
+        say(f"wrote {path}")

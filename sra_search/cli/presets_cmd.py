@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from sra_search.cli.output import console, fail, print_json
+from sra_search.cli.output import console, fail, print_json, say
 
 presets = typer.Typer(help="List, show and validate published presets.", no_args_is_help=True)
 
@@ -61,7 +61,10 @@ def list_(
         table.add_column(col)
     for r in refs:
         table.add_row(r.model, r.task, str(r.version), r.location)
-    console.print(table if refs else "no presets found")
+    if refs:
+        console.print(table)
+    else:
+        say("no presets found")
 
 
 @presets.command()
@@ -79,8 +82,8 @@ def show(
     if json_out:
         print_json(p.model_dump(mode="json"))
         return
-    console.print(
-        f"[bold]{p.name}[/] v{p.version}  model={p.model.source} ({p.model.architecture}, {p.model.num_layers} layers)  "
+    say(
+        (p.name, "bold"), f" v{p.version}  model={p.model.source} ({p.model.architecture}, {p.model.num_layers} layers)  "
         f"beats_baseline={p.beats_baseline}  study={p.provenance.study}"
     )
     table = Table()
@@ -115,19 +118,18 @@ def _print_verdicts(p) -> None:
     try:
         tests = [bucket_evidence(b) for b in p.buckets]
     except MissingExtraError as e:  # the core install: the table above is all it can show
-        # markup=False: rich would read "[stats]" as a style tag and drop it
-        console.print(f"paired verdicts need the [{e.extra}] extra: {install_hint(e.extra)}", markup=False)
+        say(f"paired verdicts need the [{e.extra}] extra: {install_hint(e.extra)}")
         return
     for b, evidence in zip(p.buckets, tests):
         recorded = b.metrics.evidence
         label = f"{b.min_tokens}-{b.max_tokens}"
         if evidence is None or recorded is None:
-            console.print(f"{label}: version-1 bucket, no per-case outcomes: no paired test recorded")
+            say(f"{label}: version-1 bucket, no per-case outcomes: no paired test recorded")
             continue
         verdict = evidence.verdict(recorded.alpha, b.evaluation.min_gain, p_value=recorded.p_adjusted)
-        console.print(f"{label}: {verdict}")
+        say(f"{label}: {verdict}")
     if any(len(b.evaluation.lengths or []) > 1 for b in p.buckets):
-        console.print(f"per prompt length: sra-search presets lengths {p.model.name} {p.task.name} --version {p.version}")
+        say(f"per prompt length: sra-search presets lengths {p.model.name} {p.task.name} --version {p.version}")
 
 
 @presets.command()
@@ -188,8 +190,11 @@ def validate(
         print_json(results)
     else:
         for r in results:
-            console.print(f"[green]ok[/]   {r['file']}" if r["ok"] else f"[red]bad[/]  {r['error']}")
-        console.print(f"{sum(r['ok'] for r in results)}/{len(results)} valid")
+            if r["ok"]:
+                say(("ok", "green"), "   ", r["file"])
+            else:
+                say(("bad", "red"), "  ", r["error"])
+        say(f"{sum(r['ok'] for r in results)}/{len(results)} valid")
     if not all(r["ok"] for r in results):
         raise typer.Exit(1)
 
@@ -206,11 +211,11 @@ def schema(
     if check:
         if not out.is_file() or out.read_text() != text:
             fail(f"{out} is out of date; run `sra-search presets schema`", code=1)
-        console.print(f"{out} is current")
+        say(f"{out} is current")
         return
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
-    console.print(f"wrote {out}")
+    say(f"wrote {out}")
 
 
 def serve(
@@ -227,5 +232,6 @@ def serve(
     if reg.url:
         fail("--registry must be a directory for `serve`")
     if host not in ("127.0.0.1", "localhost", "::1"):
-        console.print(f"[yellow]warning:[/] binding {host}: the preset API is reachable from other machines")
+        say(("warning:", "yellow"), f" binding {host}: the preset API has no authentication and is reachable from "
+            "other machines; put it behind a proxy that authenticates (docs/reliability.md)")
     uvicorn.run(create_app(reg), host=host, port=port, log_level="info")

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from sra_search.cli.output import console, fail, print_json
+from sra_search.cli.output import console, description_column, fail, print_json, say, styled
 
 
 def register(app: typer.Typer) -> None:
@@ -26,8 +26,7 @@ def regress(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Re-run each preset's recorded evaluation with and without SRA and compare."""
-    from rich.markup import escape
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import Progress, SpinnerColumn, TimeElapsedColumn
     from rich.table import Table
 
     from sra_search.presets import PresetFormatError, PresetNotFoundError, Registry, read_preset
@@ -50,7 +49,7 @@ def regress(
         fail(str(e))
     if not chosen:
         fail("no presets to check")
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console, transient=True) as bar:
+    with Progress(SpinnerColumn(), description_column(), TimeElapsedColumn(), console=console, transient=True) as bar:
         t = bar.add_task("regress", total=None)
         results = run(chosen, tolerance, progress=lambda d: bar.update(t, description=d), cases=cases)
     if junit:
@@ -66,14 +65,14 @@ def regress(
             table.add_row(
                 f"{r.preset} v{r.version}", r.bucket, f(r.recorded_score), f(r.score), f(r.baseline_score),
                 f(r.perplexity_ratio), f(r.accumulated_attention_mean), str(r.n_cases), str(r.rerun_cases),
-                "[green]pass[/]" if r.passed else "[red]FAIL[/]: " + escape("; ".join(r.failures)),
+                styled(("pass", "green")) if r.passed else styled(("FAIL", "red"), ": " + "; ".join(r.failures)),
             )  # fmt: skip
         console.print(table)
         for r in results:
             if r.verdict:
-                console.print(f"{r.preset} v{r.version} [{r.bucket}]: {r.verdict}", markup=False)
+                say(f"{r.preset} v{r.version} [{r.bucket}]: {r.verdict}")
             if r.flipped:
                 shown = ", ".join(r.flipped[:10]) + (f" (+{len(r.flipped) - 10} more)" if len(r.flipped) > 10 else "")
-                console.print(f"{r.preset} v{r.version} [{r.bucket}]: {len(r.flipped)} case(s) flipped: {shown}", markup=False)
+                say(f"{r.preset} v{r.version} [{r.bucket}]: {len(r.flipped)} case(s) flipped: {shown}")
     if not all(r.passed for r in results):
         raise typer.Exit(1)

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from sra_search.cli.output import console, fail, print_json
+from sra_search.cli.output import fail, print_json, say, status
 
 
 def register(app: typer.Typer) -> None:
@@ -55,7 +55,7 @@ def report(
 
             best = best_feasible(st)
             cfg = SRAConfig(**best.user_attrs["sra"]) if best is not None and "sra" in best.user_attrs else SRAConfig.paper_public()
-            with console.status(f"loading {model_name} for the heat map"):
+            with status(f"loading {model_name} for the heat map"):
                 model, tok = load_model(model_name)
             prompt, _ = passkey_prompt(tok, 512, seed=0)
             return attention_heatmap(model, tok, prompt, cfg, min(layer, model.config.num_hidden_layers - 2), path)
@@ -68,4 +68,4 @@ def report(
         print_json({"study": name, "summary": str(summary), "files": files})
     else:
         for f in files:
-            console.print(f"wrote {f}")
+            say(f"wrote {f}")

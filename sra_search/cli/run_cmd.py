@@ -7,7 +7,7 @@ from typing import Any, Optional
 
 import typer
 
-from sra_search.cli.output import console, fail, print_json
+from sra_search.cli.output import console, fail, print_json, say
 
 
 def _fmt_s(seconds: float | None) -> str:
@@ -126,12 +126,10 @@ class _LineProgress:
         self._last = key
         best = f"best #{p.best['number']} {p.best['value']:.4g}" if p.best else "best -"
         total = f"/{p.budget_trials}" if p.budget_trials else ""
-        console.print(
+        say(
             f"[{_fmt_s(p.elapsed_s)}] {p.study} {p.phase}: done {p.done}{total} (complete {p.complete}, "
             f"pruned {p.pruned}, failed {p.failed}, running {p.running}) {best} ETA {_fmt_s(p.eta_s)}"
-            + (f" - {p.message}" if p.message else ""),
-            highlight=False,
-            soft_wrap=True,
+            + (f" - {p.message}" if p.message else "")
         )
 
 
@@ -139,8 +137,8 @@ def _print_summary(s: dict[str, Any]) -> None:
     from rich.table import Table
 
     t = s["trials"]
-    console.print(
-        f"[bold]{s['study']}[/] ({s['model']}, {s['objective']}) in {s['storage']}: "
+    say(
+        (s["study"], "bold"), f" ({s['model']}, {s['objective']}) in {s['storage']}: "
         f"{t['complete']} complete, {t['pruned']} pruned, {t['fail']} failed, {t['waiting']} waiting; "
         f"{s['new_trials_done']} new this run; total time {_fmt_s(s['elapsed_s'])}"
     )
@@ -167,16 +165,16 @@ def _print_summary(s: dict[str, Any]) -> None:
             table.add_row(k, str(v))
         console.print(table)
     elif s.get("pareto"):
-        console.print(f"feasible Pareto front: {len(s['pareto'])} trials (see `sra-search status --json`)")
+        say(f"feasible Pareto front: {len(s['pareto'])} trials (see `sra-search status --json`)")
     else:
-        console.print("[yellow]no feasible trial yet[/]")
+        say(("no feasible trial yet", "yellow"))
     h = s.get("holdout")
     if h:
         tasks = ", ".join(f"{k} {v['score']:.3g} (baseline {v['baseline']:.3g}, {v['n_cases']} cases)" for k, v in h["tasks"].items())
-        console.print(f"holdout of trial {h['trial']}: objective {h['value']:.4g}; {tasks}")
+        say(f"holdout of trial {h['trial']}: objective {h['value']:.4g}; {tasks}")
     print_verdicts(s)
     for warning in s.get("warnings") or []:
-        console.print(f"warning: {warning}", markup=False, soft_wrap=True)
+        say(f"warning: {warning}")
 
 
 def print_verdicts(s: dict[str, Any]) -> None:
@@ -184,10 +182,10 @@ def print_verdicts(s: dict[str, Any]) -> None:
     (optimistic), and on the holdout cases (the one to trust)."""
     ev = s.get("best_evidence") or {}
     for task, v in (ev.get("tasks") or {}).items():
-        console.print(f"search cases, trial {ev['trial']}, {task}: {v['verdict']} (these cases chose the trial)", markup=False)
+        say(f"search cases, trial {ev['trial']}, {task}: {v['verdict']} (these cases chose the trial)")
     h = s.get("holdout") or {}
     for task, v in (h.get("tasks") or {}).items():
         if v.get("verdict"):
-            console.print(f"verdict, held-out cases, trial {h['trial']}, {task}: {v['verdict']}", markup=False)
+            say(f"verdict, held-out cases, trial {h['trial']}, {task}: {v['verdict']}")
     if s.get("best") and not any(v.get("verdict") for v in (h.get("tasks") or {}).values()):
-        console.print("verdict: no held-out re-check yet, so no gain is shown (run without --no-holdout)", markup=False)
+        say("verdict: no held-out re-check yet, so no gain is shown (run without --no-holdout)")

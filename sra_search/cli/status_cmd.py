@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from sra_search.cli.output import console, fail, print_json
+from sra_search.cli.output import console, fail, print_json, say
 
 
 def register(app: typer.Typer) -> None:
@@ -40,7 +40,8 @@ def register(app: typer.Typer) -> None:
         if json_out:
             print_json(result)
             return
-        table = Table(title=f"studies in {result['storage']}")
+        say(f"studies in {result['storage']}")  # a line, not the title: a title wraps to the table's width
+        table = Table()
         for col in ("study", "model", "objective", "complete", "pruned", "failed", "running", "best", "best params", "holdout"):
             table.add_column(col)
         for s in result["studies"]:
@@ -60,7 +61,7 @@ def register(app: typer.Typer) -> None:
 
         for s in result["studies"]:
             if s.get("best_evidence") or s.get("holdout"):
-                console.print(f"{s['study']}:", markup=False)
+                say(f"{s['study']}:")
                 print_verdicts(s)
 
 

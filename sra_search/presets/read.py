@@ -9,7 +9,8 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from sra_search.presets.schema import Preset
-from sra_search.validation import error_line
+from sra_search.validation import error_line, long_int_problems
+from sra_search.values import long_int
 
 
 class PresetFormatError(ValueError):
@@ -30,15 +31,22 @@ def _no_duplicate_keys(pairs: list[tuple[str, object]]) -> dict:
 
 
 def parse_json(text: str) -> object:
-    """JSON with every object's keys unique (a repeated key is an error naming it, not "last wins")."""
-    return json.loads(text, object_pairs_hook=_no_duplicate_keys)
+    """JSON with every object's keys unique (a repeated key is an error naming it, not "last wins");
+    an integer past Python's 4,300-digit limit is read as a :class:`~sra_search.values.LongInt`,
+    which :func:`validate_preset` reports by key instead of Python's ``ValueError``."""
+    return json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_int=long_int)
 
 
 def validate_preset(data: object, source: str) -> Preset:
     """A preset from parsed JSON (a file's, or a registry server's answer), validated strictly:
     a file saying `true` or `1.0` where a count belongs is wrong, not the count 1."""
+    strict = lambda d: Preset.model_validate(d, strict=True)  # noqa: E731
     try:
-        return Preset.model_validate(data, strict=True)
+        too_long = long_int_problems(data, strict)
+        if too_long:
+            said = "; ".join(f"{'.'.join(map(str, path)) or '<root>'}: {msg}" for path, msg in too_long)
+            raise PresetFormatError(f"{source}: invalid preset: {said}")
+        return strict(data)
     except ValidationError as e:
         raise PresetFormatError(f"{source}: invalid preset: {error_line(e)}") from None
     except RecursionError:
@@ -58,7 +66,7 @@ def read_preset(path: Path) -> Preset:
         raise PresetFormatError(f"{path}: not readable JSON: {str(e).removeprefix(f'{path}: ')}") from None
     except RecursionError:
         raise PresetFormatError(f"{path}: not readable JSON: nested too deeply") from None
-    except (OSError, UnicodeDecodeError, ValueError) as e:  # ValueError: JSONDecodeError, 4,300-digit ints
+    except (OSError, UnicodeDecodeError, ValueError) as e:  # ValueError: JSONDecodeError
         raise PresetFormatError(f"{path}: not readable JSON: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
     preset = validate_preset(data, str(path))
     parts = Path(path).parts

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from sra_search.search.error_lines import format_validation_error
+from sra_search.search.error_lines import format_validation_error, long_integer_lines
 from sra_search.search.pruner_spec import HUGE, Pruner, RacePlan, race_plan, racing_problem
 from sra_search.search.space_spec import SearchSpace
 from sra_search.search.strict_model import StrictModel
@@ -263,8 +263,9 @@ def parse_study(text: str, source: str = "study file") -> StudyFile:
         raise StudyFileError(f"{source}: not valid TOML: {toml_problem(exc, text)}") from None
     except RecursionError:
         raise StudyFileError(f"{source}: not valid TOML: nested too deeply") from None
-    except ValueError as exc:  # an integer past Python's 4,300-digit conversion limit
-        raise StudyFileError(f"{source}: not valid TOML: {_value_problem(exc)}") from None
+    except ValueError as exc:  # an integer past Python's 4,300-digit limit: named by key, line and range
+        named = long_integer_lines(text, StudyFile.model_validate, source)
+        raise StudyFileError(named or f"{source}: not valid TOML: {_value_problem(exc)}") from None
     try:
         return StudyFile.model_validate(data)
     except ValidationError as exc:

@@ -8,17 +8,33 @@ string kinds, so strings and comments are skipped as TOML skips them. Paths are 
 reports, e.g. ``("tasks", 1, "cases", "search")`` or ``("search_space", "s_in", "choices", 0)``.
 
 It also finds the first key that is set twice, which ``tomllib`` reports as "Cannot overwrite a
-value" without naming it. It is run on documents ``tomllib`` read (or refused for that reason
+value" without naming it, and the integers too long for Python to read (``tomllib`` raises
+Python's "Exceeds the limit (4300 digits)" ``ValueError`` without a key or line). It is run on documents ``tomllib`` read (or refused for that reason
 only); on anything else it stops quietly with what it found.
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
-from typing import Any
+from typing import Any, NamedTuple
+
+from sra_search.values import INT_DIGITS
 
 Path = tuple[Any, ...]
 _BARE = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+_DECIMAL = re.compile(r"[+-]?[0-9][0-9_]*")  # hex, octal and binary literals have no digit limit
+
+
+class LongLiteral(NamedTuple):
+    """A decimal integer literal longer than Python reads: where it is and how long."""
+
+    path: Path
+    line: int
+    start: int
+    end: int
+    digits: int
+    negative: bool
 
 
 class _Scanner:
@@ -29,6 +45,7 @@ class _Scanner:
         self.tables: set[Path] = set()  # paths that are tables (headers, dotted-key prefixes)
         self.aot: dict[tuple[str, ...], int] = {}  # array-of-tables header -> tables so far
         self.duplicate: tuple[str, int] | None = None
+        self.long_ints: list[LongLiteral] = []
 
     # -- characters ------------------------------------------------------------------------
     def _peek(self, k: int = 0) -> str:
@@ -156,6 +173,11 @@ class _Scanner:
                 self._advance()
             if self.i == start:
                 raise ValueError(f"no value at line {self.line}")
+            literal = self.s[start : self.i].rstrip()
+            digits = len(literal) - literal.count("_") - (literal[0] in "+-")
+            if digits > INT_DIGITS and _DECIMAL.fullmatch(literal):
+                end = start + len(literal)
+                self.long_ints.append(LongLiteral(path, self.line, start, end, digits, literal.startswith("-")))
 
     def scan(self) -> None:
         table: Path = ()
@@ -216,6 +238,11 @@ def duplicate_key(text: str) -> tuple[str, int] | None:
     """The first key set twice in ``text`` (its full path, e.g. ``tasks[0].name``) and the line of
     its second setting."""
     return _scan(text).duplicate
+
+
+def long_integers(text: str) -> list[LongLiteral]:
+    """The decimal integer literals of ``text`` too long for Python to read, in document order."""
+    return _scan(text).long_ints
 
 
 def toml_problem(exc: tomllib.TOMLDecodeError, text: str) -> str:

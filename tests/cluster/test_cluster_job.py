@@ -7,8 +7,12 @@ the study within `placement_timeout_s` with one line naming it; a job whose work
 mid-trial succeeds, its trials ran on more than one node, the lost node's trial is FAIL naming the
 node and re-enqueued once, `sra-search status` reads the study from outside the cluster, and the
 password is in no command line, job log or job record. With SRA_SEARCH_CLUSTER_LONG=1 (about 2 min
-more): workers placed on a named node, a driver killed mid-study resumed by the same submit, and a
-study whose only node is lost waiting for it and placing its work on the node that joins back.
+more; CI sets it in .ci/run): workers placed on a named node, a driver killed mid-study resumed by
+the same submit, and a study whose only node is lost waiting for it and placing its work on the
+node that joins back.
+
+A test that loses a node mid-trial holds the trial there itself (:func:`gated_model`: the model
+waits on a file the test removes), never by racing tiny trials against the clock.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -86,6 +91,37 @@ def wait_for(predicate, timeout: float, what: str, proc: subprocess.Popen | None
             return value
         time.sleep(0.3)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+GATED_MODEL_CODE = '''"""The tiny Llama, except that a forward under SRA waits while the file ``config.sra_gate``
+exists, after touching ``<gate>.held``: a trial held mid-way until the test lets it go."""
+
+import time
+from pathlib import Path
+
+from transformers import LlamaForCausalLM
+
+
+class GatedLlamaForCausalLM(LlamaForCausalLM):
+    def forward(self, *args, **kwargs):
+        gate = Path(self.config.sra_gate)
+        if self.config._attn_implementation == "sra" and gate.exists():  # trials only, not baselines
+            gate.with_name(gate.name + ".held").touch()
+            while gate.exists():
+                time.sleep(0.05)
+        return super().forward(*args, **kwargs)
+'''
+
+
+def gated_model(model_dir: str, dest: Path, gate: Path) -> str:
+    """A copy of the tiny model whose SRA forwards wait while ``gate`` exists (its own code, so a
+    study loads it with ``trust_remote_code = true``). Every node runs it from this folder."""
+    shutil.copytree(model_dir, dest)
+    (dest / "gated.py").write_text(GATED_MODEL_CODE)
+    config = json.loads((dest / "config.json").read_text())
+    config.update(auto_map={"AutoModelForCausalLM": "gated.GatedLlamaForCausalLM"}, sra_gate=str(gate))
+    (dest / "config.json").write_text(json.dumps(config))
+    return str(dest)
 
 
 def trials_of(name: str, url: str) -> list:
@@ -176,23 +212,28 @@ def test_killed_driver_resumes_on_resubmit(ray_cluster, pg_server, tiny_model_di
 def test_work_is_placed_again_on_a_node_that_joins_back(ray_cluster, pg_server, tiny_model_dir, tmp_path):
     # The study's one worker needs node_b. While node_b is gone no node can hold it, so the study
     # waits (it does not end or spin); once a node_b joins again the actor is restarted there.
+    # The first trial is held on node_b by the gate until node_b is gone: tiny trials finish the
+    # whole study in about a second, before a kill could land.
     if "node_b" not in ray_cluster.alive():
         ray_cluster.add_node("node_b")
+    gate = tmp_path / "hold"
+    gate.touch()
+    model = gated_model(tiny_model_dir, tmp_path / "tiny-gated", gate)
     budget, url = 4, f"sqlite:///{tmp_path / 'rejoin.db'}"
-    study = write_study(tmp_path, tiny_model_dir, "tiny-rejoin", url, trials=budget, search=6, chunk=1, workers=1,
-                        workers_extra="resources = { node_b = 1 }")  # fmt: skip
+    study = write_study(tmp_path, model, "tiny-rejoin", url, trials=budget, search=6, chunk=1, workers=1,
+                        workers_extra="resources = { node_b = 1 }", extra="trust_remote_code = true")  # fmt: skip
     old_id = ray_cluster.node("node_b").node_id
     cmd, env = driver(ray_cluster, study)
     with open(tmp_path / "driver.log", "w") as log:
         proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
-            def mid_trial():
-                return any(t.state == TrialState.RUNNING and t.intermediate_values
-                           for t in trials_of("tiny-rejoin", url))  # fmt: skip
-
-            wait_for(mid_trial, 180, "a trial running on node_b", proc)
+            wait_for(gate.with_name("hold.held").exists, 180, "a trial held on node_b", proc)
+            trials = trials_of("tiny-rejoin", url)
+            (held,) = [t for t in trials if t.state == TrialState.RUNNING]
+            assert held.user_attrs["node"] == old_id and not any(t.state.is_finished() for t in trials)
             ray_cluster.kill_node("node_b")
             wait_for(lambda: "node_b" not in ray_cluster.alive(), 60, "the GCS to declare node_b dead", proc)
+            gate.unlink()  # from here on nothing holds a trial but the missing node
             finished = {t.number for t in trials_of("tiny-rejoin", url) if t.state.is_finished()}
             time.sleep(5)  # no node for the worker: nothing may finish, and the driver must wait
             assert proc.poll() is None
@@ -208,6 +249,7 @@ def test_work_is_placed_again_on_a_node_that_joins_back(ray_cluster, pg_server, 
     states = [t.state for t in trials]
     assert states.count(TrialState.COMPLETE) + states.count(TrialState.PRUNED) == budget
     (failed,) = [t for t in trials if t.state == TrialState.FAIL]
+    assert failed.number == held.number
     assert failed.user_attrs["node"] == old_id and old_id in failed.user_attrs["fail_reason"]
     (retry,) = [t for t in trials if t.system_attrs.get("failed_trial") == failed.number]
     # The retry and every trial after the loss ran on the node that joined back.
@@ -218,8 +260,12 @@ def test_work_is_placed_again_on_a_node_that_joins_back(ray_cluster, pg_server, 
 # Last: it kills a worker node (the cluster keeps the head and one node).
 def test_job_on_the_cluster_survives_a_lost_node(ray_cluster, pg_server, tiny_model_dir, tmp_path):
     budget = 6
-    study = write_study(tmp_path, tiny_model_dir, "tiny-cluster", pg_server.url_template, trials=budget, search=6,
-                        chunk=1, workers=2)  # fmt: skip
+    # Every trial's SRA forward waits at the gate until the node is lost: the study cannot end before.
+    gate = tmp_path / "hold"
+    gate.touch()
+    model = gated_model(tiny_model_dir, tmp_path / "tiny-gated", gate)
+    study = write_study(tmp_path, model, "tiny-cluster", pg_server.url_template, trials=budget, search=6,
+                        chunk=1, workers=2, extra="trust_remote_code = true")  # fmt: skip
     assert pg_server.password not in study.read_text()
     # With a wrong password the role is refused: the password really is what guards the storage.
     with pytest.raises(sa.exc.OperationalError):
@@ -231,17 +277,21 @@ def test_job_on_the_cluster_survives_a_lost_node(ray_cluster, pg_server, tiny_mo
         proc = subprocess.Popen(submit_command(study), cwd=REPO, env=submit_env(ray_cluster), stdout=log,
                                 stderr=subprocess.STDOUT)  # fmt: skip
 
-        def running_on_a_worker_node():
-            # A trial past its first chunk on a worker node (never the head: the driver runs there).
+        def held_on_a_worker_node():
+            # A trial running on a worker node (never the head: the driver runs there), held there
+            # by the gate once a forward has reached it: it stays RUNNING until the gate opens.
+            if not gate.with_name("hold.held").exists():
+                return None
             for t in trials_of("tiny-cluster", pg_server.url):
                 node = names.get(t.user_attrs.get("node"))
-                if t.state == TrialState.RUNNING and node not in (None, "head") and t.intermediate_values:
+                if t.state == TrialState.RUNNING and node not in (None, "head"):
                     return node
             return None
 
         try:
-            lost = wait_for(running_on_a_worker_node, 180, "a trial running on a worker node", proc)
+            lost = wait_for(held_on_a_worker_node, 180, "a trial held on a worker node", proc)
             ray_cluster.kill_node(lost)  # SIGKILL of every process of that node: a machine gone
+            gate.unlink()
             proc.wait(timeout=240)
         finally:
             if proc.poll() is None:
