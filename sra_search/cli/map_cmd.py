@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any, Optional
 
@@ -39,7 +40,7 @@ def _table(hm) -> Any:
 
     from objectives.evidence import format_p
 
-    table = Table(title=f"{hm.model} | {hm.task} | {hm.n_cases} {hm.split} cases per cell", title_style="bold")
+    table = Table()
     for col in ("length", hm.placement, "tokens", "baseline [95% CI]"):
         table.add_column(col, justify="right")
     if hm.config is not None:
@@ -51,7 +52,7 @@ def _table(hm) -> Any:
         if c.sra is not None:
             row += [
                 f"{c.sra:.2f} [{c.sra_ci[0]:.2f}, {c.sra_ci[1]:.2f}]",
-                f"{c.delta:+.2f} [{c.delta_ci[0]:+.2f}, {c.delta_ci[1]:+.2f}]",
+                f"{c.delta:+.2f} " + ("[-]" if math.isnan(c.delta_ci[0]) else f"[{c.delta_ci[0]:+.2f}, {c.delta_ci[1]:+.2f}]"),
                 format_p(c.p_value),
                 f"{c.fixed}/{c.broke}",
             ]
@@ -144,6 +145,8 @@ def map_command(
     if json_out:
         print_json(hm.to_dict() | {"files": written, "baseline_cache": str(base_cache.path)})
         return
+    # The model may be a long path: on a line of its own, not a table title that wraps.
+    say(f"{hm.model} | {hm.task} | {hm.n_cases} {hm.split} cases per cell")
     console.print(_table(hm))
     if hm.config is not None:
         say("p: two-sided exact McNemar per cell, not corrected for the number of cells.")

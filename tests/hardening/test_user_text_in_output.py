@@ -183,6 +183,13 @@ def case_eval(env: Env) -> Case:
     return Case(["eval", "-t", "passkey", "--length", "128", "-n", "2", "--model", env.model], ["SRA vs baseline"])
 
 
+def case_map(env: Env) -> Case:
+    out = env.root / "map"
+    return Case(["map", env.model, "passkey", "--lengths", "128", "--depths", "0.5", "-n", "1", "--params", "c_s=2,c_e=8",
+                 "--out", str(out), "--cache", str(env.root / "cache")],
+                [f"{env.model} | passkey | 1 search cases per cell", f"wrote {out / 'map.png'}"], table=True)  # fmt: skip
+
+
 def case_demo(env: Env) -> Case:
     return Case(["demo", "--model", env.model, "--length", "64"], table=True)
 

@@ -277,8 +277,9 @@ def test_unseen_template_is_another_wording_of_the_task():
 
 
 def test_the_gate_refuses_a_gain_that_only_fits_the_search_template(tmp_path, tiny_model_dir, monkeypatch):
-    """SRA made to answer every case of the search's template and none of the unseen one: the main
-    held-out test shows a gain, the transfer record shows the loss, and the bucket is not published."""
+    """SRA made to answer every case of the search's template and none of the unseen one, where the
+    baseline answers all: the main held-out test shows a gain, the transfer record shows the loss,
+    and the bucket is not published."""
     import importlib
 
     evaluate_mod = importlib.import_module("objectives.evaluate")
@@ -286,8 +287,9 @@ def test_the_gate_refuses_a_gain_that_only_fits_the_search_template(tmp_path, ti
 
     def evaluate(model, tok, task, sra=None, **kw):
         res = real(model, tok, task, sra, **kw)
-        if sra is not None and task == "passkey":
-            score = 0.0 if kw["task_params"].get("template") == "notes" else 1.0
+        notes = kw["task_params"].get("template") == "notes"
+        if task == "passkey" and (sra is not None or notes):
+            score = float((sra is None) == notes)  # notes: baseline right, SRA wrong; search's template: SRA right
             res = res.model_copy(update={"cases": [c.model_copy(update={"score": score}) for c in res.cases], "score": score})
         return res
 
@@ -297,7 +299,8 @@ def test_the_gate_refuses_a_gain_that_only_fits_the_search_template(tmp_path, ti
     (b,) = result.buckets
     tr = b.bucket.transfer
     assert tr.template == "notes" and tr.n_cases == 4 and tr.lengths == [128, 200] and not tr.holds
-    assert tr.score == 0.0 and set(tr.outcomes.keys).isdisjoint(b.bucket.outcomes.keys)
+    assert (tr.score, tr.baseline_score, tr.baseline_only) == (0.0, 1.0, 4)
+    assert set(tr.outcomes.keys).isdisjoint(b.bucket.outcomes.keys)
     assert b.bucket.metrics.evidence.shown  # the search's template alone would pass
     assert not b.ok and any("unseen template 'notes' SRA loses" in r for r in b.reasons)
     assert result.path is None  # nothing published
