@@ -81,7 +81,9 @@ def test_driver_killed_with_sigkill_resumes(tiny_model_dir, ray_local, write_stu
     for number, params in left_running.items():
         assert by_number[number].state == TrialState.FAIL
         retries = [t for t in study.trials if t.system_attrs.get("failed_trial") == number]
-        assert len(retries) == 1 and retries[0].params == params
+        # The kill can land while the trial's parameters are being suggested (each is stored as it
+        # is drawn): the retry keeps every parameter the killed trial had, with the same value.
+        assert len(retries) == 1 and params.items() <= retries[0].params.items(), (params, retries[0].params)
         assert retries[0].state in (TrialState.COMPLETE, TrialState.PRUNED)
     # The budget counts what was done before the kill.
     counts = summary["trials"]
