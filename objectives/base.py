@@ -1,11 +1,13 @@
 """What a task is: a parameterised generator of :class:`Case` objects plus its scoring rule.
 
-Three scoring modes, chosen by the task class:
+Three scoring modes, chosen by the task class (for retrieval tasks, by their ``scoring``
+parameter: free answers in ``generate`` mode by default, see :mod:`objectives.answers`):
 
 - ``exact``: one teacher-forced forward over prompt + gold answer; correct iff greedy decoding
   would emit the gold tokens (argmax at every answer position) and then stop the answer
   (the next argmax does not continue the last word or number);
-- ``generate``: greedy generation with a length cap, scored by :meth:`Task.score_prediction`;
+- ``generate``: greedy generation with a length cap, scored by :meth:`Task.score_prediction`
+  (retrieval tasks: the answer holds the gold);
 - ``perplexity``: negative log-likelihood of the last tokens of each case.
 """
 
@@ -63,7 +65,8 @@ class Task(ABC):
     def params_hash(self) -> str:
         """A short hash of every parameter (defaults included): two tasks with equal hashes make
         the same cases. The answer parameters are left out while they hold the values every case
-        had before they existed (:data:`~objectives.answers.LEGACY_ANSWER`), so older keys still pair."""
+        had before they existed (:data:`~objectives.answers.LEGACY_ANSWER`), and ``template`` while it
+        is the task's first one, so older keys still pair."""
         import hashlib
         import json
 
