@@ -103,7 +103,7 @@ def scan_lengths(
 
 def bucket_lengths(lo: int, hi: int, k: int = N_LENGTHS) -> list[int]:
     """``k`` task lengths spread evenly over a bucket ``[lo, hi]`` (from ``MIN_PROMPT`` up when it
-    starts lower; :func:`_held_out_spread` raises the start to where the task's prompts fit)."""
+    starts lower; :func:`spread_lengths` raises the start to where the task's prompts fit)."""
     low = min(hi, max(lo, MIN_PROMPT))
     if k <= 1 or low == hi:
         return [hi]
