@@ -112,11 +112,12 @@ class Driver:
         # one creates the study; only that one enqueues the first trial (no duplicate trial 0).
         # A stored study of another definition is refused, unless it never ran a trial.
         study, self._created = open_or_replace(kwargs, spec, self.url)
-        n = 0 if self._created else len(study.get_trials(deepcopy=False))
-        if n:
-            # A resumed study: a sampler seeded as in the first run replays its random draws and
-            # can propose parameters already evaluated; offset the seed by the trials so far.
-            study.sampler = samplers_mod.make_sampler(spec.model_copy(update={"seed": (spec.seed + n) % 2**32}))
+        if not self._created:
+            # A resumed or joined study: a sampler seeded as the creator's replays its random draws
+            # and proposes parameters already evaluated (or being evaluated by a driver that started
+            # at the same instant and saw no trial yet); each joining driver draws its own stream.
+            seed = samplers_mod.joined_seed(spec.seed, len(study.get_trials(deepcopy=False)), self._driver_id)
+            study.sampler = samplers_mod.make_sampler(spec.model_copy(update={"seed": seed}))
         attrs = study.user_attrs
         if "definition_hash" not in attrs:
             study.set_user_attr("definition_hash", spec.definition_hash())

@@ -6,6 +6,7 @@ Constraints are not passed here: the driver reports them with ``trial.set_constr
 
 from __future__ import annotations
 
+import hashlib
 import warnings
 from typing import Any, Sequence
 
@@ -31,6 +32,17 @@ class AskTellGridSampler(GridSampler):
         self, study: optuna.Study, trial: FrozenTrial, state: TrialState, values: Sequence[float] | None
     ) -> None:
         return None
+
+
+def joined_seed(seed: int, trials_so_far: int, driver_id: str) -> int:
+    """The sampler seed of a driver that opened a study it did not create.
+
+    The creator samples with ``seed``; a driver resuming or joining it mixes in the trials it
+    found and its own identity (host:pid), so neither a restart nor two drivers that started
+    at the same instant (both seeing no trial) replay the same random draws.
+    """
+    digest = hashlib.sha256(f"{seed}:{trials_so_far}:{driver_id}".encode()).digest()
+    return int.from_bytes(digest[:4], "big")
 
 
 def make_sampler(spec: StudyFile) -> BaseSampler:
