@@ -37,6 +37,7 @@ def export(
     from objectives import ObjectiveError
     from sra_search.search.export import ExportError
     from sra_search.search.export import export as run
+    from sra_search.presets.attempts import LedgerError
     from sra_search.presets.store import PresetWriteError
     from sra_search.search.schema import StudyFileError
     from sra_search.search.storage import STORAGE_ERRORS
@@ -47,7 +48,7 @@ def export(
             result = run(studies, to, storage=storage, force=force, min_gain=min_gain, candidates=candidates,
                          alpha=alpha, holdout_cases=holdout_cases, n_lengths=n_lengths, range_cases=range_cases, transfer_cases=transfer_cases,
                          progress=lambda d: bar.update(t, description=d))  # fmt: skip
-    except (ExportError, StudyFileError, PresetWriteError, ObjectiveError, *STORAGE_ERRORS) as e:
+    except (ExportError, LedgerError, StudyFileError, PresetWriteError, ObjectiveError, *STORAGE_ERRORS) as e:
         fail(str(e))
     if json_out:
         print_json({
@@ -55,6 +56,7 @@ def export(
             "path": str(result.path) if result.path else None,
             "version": result.preset.version if result.preset else None,
             "unchanged": result.unchanged,
+            "attempt": result.attempt,
             "beats_baseline": result.ok,
             "buckets": [b.to_dict() for b in result.buckets],
         })  # fmt: skip
@@ -71,6 +73,7 @@ def export(
                 styled(("ok", "green")) if b.ok else styled(("no", "red"), ": " + "; ".join(b.reasons)),
             )  # fmt: skip
         console.print(table)
+        say(f"export attempt {result.attempt} of this model and task (attempts.json beside its versions)")
         for b in result.buckets:
             if b.lengths_chosen:
                 say(f"{b.study}, trial {b.trial}: {b.lengths_chosen}")

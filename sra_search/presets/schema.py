@@ -211,6 +211,7 @@ class Transfer(_Strict):
 
     template: str = Field(max_length=64, description="The task's template parameter for these cases.")
     n_cases: int = Field(ge=1, le=10_000_000)
+    offset: int = Field(default=0, ge=0, le=10_000_000, description="First held-out case index at each length.")
     lengths: list[Annotated[int, Field(ge=1, le=100_000_000)]] = Field(max_length=64)
     score: Bounded
     baseline_score: Bounded
@@ -274,6 +275,10 @@ class Provenance(_Strict):
     packages: dict[str, str] = Field(default_factory=dict)
     git_revision: str | None = None
     created: datetime
+    attempt: int | None = Field(
+        default=None, ge=1, le=1_000_000,
+        description="Which export attempt of this model and task made it (v3; attempts.json beside the versions).",
+    )  # fmt: skip
 
     @field_validator("created", mode="before")
     @classmethod
@@ -353,6 +358,8 @@ class Preset(_Strict):
                 raise ValueError("schema_version 1 has no evidence, outcomes or lengths; write schema_version 2")
             if self.schema_version < 3 and b.transfer is not None:
                 raise ValueError(f"schema_version {self.schema_version} has no transfer record; write schema_version 3")
+        if self.schema_version < 3 and self.provenance.attempt is not None:
+            raise ValueError(f"schema_version {self.schema_version} has no provenance.attempt; write schema_version 3")
             if b.config.c_s + b.config.c_e + self.model.num_layers + 3 > b.max_tokens:
                 raise ValueError(
                     f"bucket [{b.min_tokens}, {b.max_tokens}]: SRA needs c_s + c_e + L + 3 = "

@@ -16,6 +16,10 @@ and the preset's notes, so prompts of that length run without SRA. If no bucket 
 ``force``, which records every bucket and marks the preset as not beating its baseline). If
 the latest published version already records the same measurement, nothing new is written
 either and the result points at that version (``unchanged``).
+
+Every export is an attempt (``presets/attempts.py``): the plan is fixed first
+(:mod:`~sra_search.search.export_plan`), recorded before any case is scored, and measured on
+held-out cases no earlier attempt of the model and task used; the preset records its attempt.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from typing import Callable
 from objectives.answers import with_answer_mode
 from objectives.compare import Checks, Comparison, PerplexityText, gain, rescore
 from sra_search.config import SRAConfig
+from sra_search.presets.attempts import Attempt, begin_attempt, finish_attempt
 from sra_search.presets.schema import (
     SCHEMA_VERSION,
     BucketMetrics,
@@ -45,11 +50,10 @@ from sra_search.presets.schema import (
 )
 from sra_search.search.bucket_range import N_LENGTHS, RANGE_CASES, choose_range, scan_lengths, spread_lengths
 from sra_search.search.provenance import git_revision, package_versions
-from sra_search.search.results import feasible_ranked
-from sra_search.search.schema import StudyFile, load_study_file
+from sra_search.search.export_plan import BucketPlan, ExportError, ExportPlan, ExportSettings, plan_export
+from sra_search.search.schema import StudyFile
 from sra_search.search.task_params import resolve_file_params
 from sra_search.search.transfer import measure_transfer
-from sra_search.urls import redact_url
 from sra_search.values import finite_or_none
 
 TRANSFER_CASES = 48
@@ -57,10 +61,6 @@ TRANSFER_CASES = 48
 HOLDOUT_CASES = 150
 """Default held-out cases per bucket: with it a +15-point gain at baseline 0.6 passes the gate in
 at least 80% of simulated studies and no effect in at most 5% (``objectives.evidence_sim``)."""
-class ExportError(ValueError):
-    """The studies cannot make one preset (mixed models or tasks, no feasible trial, ...)."""
-
-
 @dataclass
 class BucketOutcome:
     """What export measured for one bucket (one study)."""
@@ -95,6 +95,7 @@ class ExportResult:
     preset: Preset | None = None
     path: Path | None = None
     unchanged: bool = False  # the latest version already records this measurement; nothing new written
+    attempt: int | None = None  # this export's attempt number for the model and task (presets/attempts.py)
 
     @property
     def ok(self) -> bool:
@@ -104,13 +105,6 @@ class ExportResult:
     @property
     def all_ok(self) -> bool:
         return all(b.ok for b in self.buckets)
-
-
-def _candidates(study, k: int) -> list:
-    """The ``k`` best COMPLETE feasible trials of a single-objective study."""
-    if len(study.directions) != 1:
-        raise ExportError(f"study {study.study_name} has several objectives; export takes single-objective studies")
-    return feasible_ranked(study, need_config=True)[:k]
 
 
 def _perplexity_split(tok, pc, params) -> str:
@@ -137,7 +131,7 @@ def study_checks(spec: StudyFile, min_gain: float) -> Checks:
 
 def _evaluate_bucket(
     model, tok, spec, trial, lo: int, hi: int, min_gain: float, progress, *, lengths: list[int], per_length: int,
-    transfer_per_length: int,
+    transfer_per_length: int, offset: int, transfer_offset: int,
 ) -> BucketOutcome:
     """Re-score one trial on held-out cases over the bucket's lengths: the bucket it would publish,
     and which checks it fails (the significance gate is applied by :func:`export`, over all buckets)."""
@@ -157,7 +151,7 @@ def _evaluate_bucket(
         ppl_check = PerplexityCheck(task_params=pc.params, n_cases=pc.cases, split=ppl_split, max_ratio=pc.max_ratio)
     # The gain is judged by the paired test in export(), not by the raw delta here.
     cmp = rescore(
-        model, tok, task.name, params, config, split="holdout", n_cases=n, lengths=lengths,
+        model, tok, task.name, params, config, split="holdout", n_cases=n, offset=offset, lengths=lengths,
         checks=study_checks(spec, min_gain), perplexity=text, require_gain=False,
         progress=lambda m: progress(f"{spec.name}, trial {trial.number}: {m}"),
     )  # fmt: skip
@@ -169,7 +163,7 @@ def _evaluate_bucket(
         max_tokens=hi,
         config=config,
         evaluation=Evaluation(
-            task_params=with_answer_mode(task.name, task.params), split="holdout", n_cases=n, offset=0, min_gain=min_gain,
+            task_params=with_answer_mode(task.name, task.params), split="holdout", n_cases=n, offset=offset, min_gain=min_gain,
             perplexity=ppl_check, attention_band=[band.low, band.high] if band else None, lengths=lengths,
         ),  # fmt: skip
         metrics=BucketMetrics(
@@ -183,14 +177,14 @@ def _evaluate_bucket(
     )
     outcomes = CaseOutcomes(keys=list(cmp.case_ids), sra=list(cmp.case_scores), baseline=list(cmp.baseline_case_scores))
     transfer = measure_transfer(model, tok, task.name, params, config, lengths=lengths, per_length=transfer_per_length,
-                                progress=lambda m: progress(f"{spec.name}, trial {trial.number}, unseen template: {m}"))  # fmt: skip
+                                offset=transfer_offset, progress=lambda m: progress(f"{spec.name}, trial {trial.number}, unseen template: {m}"))  # fmt: skip
     bucket = bucket.model_copy(update={"outcomes": outcomes, "transfer": transfer})
     return BucketOutcome(spec.name, trial.number, lo, hi, cmp.ok, list(cmp.failures.values()), bucket, cmp)
 
 
 def _measure_bucket(
     model, tok, spec, trial, lo: int, hi: int, min_gain: float, progress, *, n_lengths: int, holdout_cases: int,
-    range_cases: int, transfer_cases: int,
+    range_cases: int, transfer_cases: int, attempt: Attempt,
 ) -> BucketOutcome:
     """One candidate of a bucket: with ``range_cases``, first the lengths where it gains on search
     cases (:mod:`~sra_search.search.bucket_range`), then the held-out re-score over them."""
@@ -207,7 +201,8 @@ def _measure_bucket(
         lo, hi = max(lo, choice.low), choice.high
     spread, per_length = spread_lengths(spec, tok, lo, hi, n_lengths, holdout_cases)
     got = _evaluate_bucket(model, tok, spec, trial, lo, hi, min_gain, progress, lengths=spread, per_length=per_length,
-                           transfer_per_length=-(-transfer_cases // len(spread)))  # fmt: skip
+                           transfer_per_length=-(-transfer_cases // len(spread)), offset=attempt.holdout_offset,
+                           transfer_offset=attempt.transfer_offset)  # fmt: skip
     if choice is not None:
         got.lengths_chosen = choice.describe()
     return got
@@ -281,67 +276,55 @@ def export(
 ) -> ExportResult:
     """Re-score the studies' best feasible trials on held-out cases over each bucket's lengths and
     publish one preset with the buckets that pass the significance gate (see the module doc)."""
-    if not 0 < alpha < 1:
-        raise ExportError(f"--alpha must lie strictly between 0 and 1, got {alpha}")
-    if holdout_cases < 1 or n_lengths < 1:
-        raise ExportError("--holdout-cases and --lengths must be at least 1")
-    import optuna
-
     from sra_search.models import load_model
+    from sra_search.presets.store import preset_dir
+
+    settings = ExportSettings(min_gain=min_gain, candidates=candidates, alpha=alpha, holdout_cases=holdout_cases,
+                              n_lengths=n_lengths, range_cases=range_cases, transfer_cases=transfer_cases)  # fmt: skip
+    plan = plan_export(study_files, settings, storage)
+    directory = preset_dir(Path(to), model_key(plan.model), plan.task)
+    attempt, again = begin_attempt(directory, plan.key(), holdout_cases, transfer_cases)
+    progress(
+        f"export attempt {attempt.attempt} of {model_key(plan.model)}/{plan.task}"
+        + (" (this plan again: the same held-out cases)" if again else "")
+        + f": held-out cases from index {attempt.holdout_offset} at each length"
+    )
+    progress(f"loading {plan.model}")
+    model, tok = (load or load_model)(plan.model)
+    outcomes = [_measure_candidates(model, tok, b, settings, attempt, progress) for b in plan.buckets]
+    _gate(outcomes, alpha, min_gain)
+    result = _publish(plan, model, outcomes, force, attempt, Path(to))
+    if result.path is not None:
+        word = "unchanged" if result.unchanged else "published"
+        finish_attempt(directory, attempt.attempt, f"{word} v{result.preset.version}", result.preset.version)  # type: ignore[union-attr]
+    else:
+        finish_attempt(directory, attempt.attempt, "nothing published: " + "; ".join(
+            f"{o.min_tokens}-{o.max_tokens}: {o.reasons[0] if o.reasons else 'failed'}" for o in outcomes))
+    result.attempt = attempt.attempt
+    return result
+
+
+def _measure_candidates(model, tok, b: BucketPlan, settings: ExportSettings, attempt: Attempt, progress) -> BucketOutcome:
+    """Every candidate trial of one bucket on the attempt's held-out cases; the best of them."""
+    best = None
+    for trial in b.trials:
+        got = _measure_bucket(model, tok, b.spec, trial, b.lo, b.hi, settings.min_gain, progress,
+                              n_lengths=settings.n_lengths, holdout_cases=settings.holdout_cases,
+                              range_cases=settings.range_cases, transfer_cases=settings.transfer_cases, attempt=attempt)  # fmt: skip
+        if best is None or (got.ok and not best.ok) or (got.ok == best.ok and _bucket_gain(got) > _bucket_gain(best)):
+            best = got
+    if best is None:
+        best = BucketOutcome(b.spec.name, None, b.lo, b.hi, False, ["no COMPLETE feasible trial in the study"])
+    best.candidates = max(1, len(b.trials))
+    return best
+
+
+def _publish(plan: ExportPlan, model, outcomes: list[BucketOutcome], force: bool, attempt: Attempt, to: Path) -> ExportResult:
+    """Write the buckets that passed (all measured ones with ``force``) as the next version,
+    unless the latest version already records exactly this measurement."""
     from sra_search.presets.fingerprint import model_fingerprint
     from sra_search.presets.store import latest_if_same, publish
-    from sra_search.search.storage import open_storage
 
-    specs = [load_study_file(f) for f in study_files]
-    models = {s.model for s in specs}
-    tasks = {(s.tasks[0].name) for s in specs}
-    if len(models) != 1:
-        raise ExportError(f"the studies use different models ({', '.join(sorted(models))}); one preset is one model")
-    if any(len(s.tasks) != 1 for s in specs) or len(tasks) != 1:
-        raise ExportError("one preset is one task: give studies with exactly one and the same task")
-    lengths = []
-    for s in specs:
-        length = s.tasks[0].params.get("length")
-        if not isinstance(length, int):
-            raise ExportError(f"study {s.name}: tasks[0].params.length is needed to place its length bucket")
-        lengths.append(length)
-    if len(set(lengths)) != len(lengths):
-        raise ExportError(f"two studies target the same length ({sorted(lengths)}); one study per bucket")
-    order = sorted(range(len(specs)), key=lambda i: lengths[i])
-    # Every storage is opened (read only: a mistyped SQLite path is refused) before the model loads.
-    storages = {i: open_storage(specs[i].storage_url(storage)) for i in order}
-
-    model_name = specs[0].model
-    progress(f"loading {model_name}")
-    model, tok = (load or load_model)(model_name)
-    outcomes: list[BucketOutcome] = []
-    samplers = set()
-    lo = 0
-    urls = []
-    for i in order:
-        spec = specs[i]
-        url = spec.storage_url(storage)
-        urls.append(redact_url(url))
-        try:
-            study = optuna.load_study(study_name=spec.name, storage=storages[i])
-        except KeyError:
-            raise ExportError(f"no study named {spec.name!r} in {redact_url(url)}; run `sra-search run` first") from None
-        hi = lengths[i]
-        best = None
-        chosen = _candidates(study, candidates)
-        for trial in chosen:
-            got = _measure_bucket(model, tok, spec, trial, lo, hi, min_gain, progress, n_lengths=n_lengths,
-                                  holdout_cases=holdout_cases, range_cases=range_cases, transfer_cases=transfer_cases)  # fmt: skip
-            if best is None or (got.ok and not best.ok) or (got.ok == best.ok and _bucket_gain(got) > _bucket_gain(best)):
-                best = got
-        if best is None:
-            best = BucketOutcome(spec.name, None, lo, hi, False, ["no COMPLETE feasible trial in the study"])
-        best.candidates = max(1, len(chosen))
-        outcomes.append(best)
-        samplers.add(spec.sampler.kind)
-        lo = hi + 1
-
-    _gate(outcomes, alpha, min_gain)
     result = ExportResult(outcomes)
     if not result.ok and not force:
         return result
@@ -349,31 +332,33 @@ def export(
     if not keep:
         return result  # nothing was measured: not even --force can write it
     dropped = [o for o in outcomes if o not in keep]
+    specs = [b.spec for b in plan.buckets]
     task = specs[0].tasks[0]
     shared = {k: v for k, v in task.params.items() if all(s.tasks[0].params.get(k) == v for s in specs) and k != "length"}
     preset = Preset(
         schema_version=SCHEMA_VERSION,
-        name=f"{model_key(model_name)}/{task.name}",
+        name=f"{model_key(plan.model)}/{task.name}",
         version=1,
         model=ModelIdentity(
-            name=model_key(model_name), source=model_name, architecture=type(model).__name__,
+            name=model_key(plan.model), source=plan.model, architecture=type(model).__name__,
             num_layers=model.config.get_text_config().num_hidden_layers, fingerprint=model_fingerprint(model),
         ),  # fmt: skip
         task=TaskSpec(name=task.name, params=with_answer_mode(task.name, shared)),
         beats_baseline=result.ok,
         buckets=[o.bucket for o in keep],
         provenance=Provenance(
-            study=",".join(specs[i].name for i in order), storage=",".join(dict.fromkeys(urls)),
-            trials=[o.trial for o in keep], sampler=",".join(sorted(samplers)), seed=specs[0].seed, packages=package_versions(),
-            git_revision=git_revision(), created=datetime.now(timezone.utc).replace(microsecond=0),
+            study=",".join(s.name for s in specs), storage=",".join(dict.fromkeys(b.storage_url for b in plan.buckets)),
+            trials=[o.trial for o in keep], sampler=",".join(sorted({s.sampler.kind for s in specs})), seed=specs[0].seed,
+            packages=package_versions(), git_revision=git_revision(), created=datetime.now(timezone.utc).replace(microsecond=0),
+            attempt=attempt.attempt,
         ),  # fmt: skip
         notes=_notes(result.ok, dropped, [o for o in keep if not o.ok]),
     )
-    same = latest_if_same(preset, Path(to))
+    same = latest_if_same(preset, to)
     if same is not None:
         # A re-run that measured exactly what is published adds no version: versions mean change.
         result.preset, result.path = same
         result.unchanged = True
         return result
-    result.preset, result.path = publish(preset, Path(to))
+    result.preset, result.path = publish(preset, to)
     return result

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 from sra_search import SRAConfig
 from sra_search.cli.app import app
 from sra_search.presets import Registry
+from sra_search.presets.attempts import read_attempts
 from sra_search.search.export import ExportError, export, model_key
 
 CFG = SRAConfig(tau_in=1.0, tau_ou=1.0, s_in=1.5, s_ou=1.2, c_s=2, c_e=8)
@@ -52,7 +53,11 @@ def test_no_gain_on_holdout_writes_nothing_and_says_why(tmp_path, tiny_model_dir
     out = tmp_path / "presets"
     result = export(files, out, **FAST)
     assert not result.ok and result.path is None
-    assert not out.exists() or not any(out.rglob("*.json"))
+    assert not any(out.rglob("v*.json"))
+    # The attempt is recorded all the same: a later one will not look at these held-out cases again.
+    (attempt,) = read_attempts(out / model_key(tiny_model_dir) / "passkey")
+    assert attempt.attempt == result.attempt == 1 and attempt.version is None
+    assert attempt.outcome.startswith("nothing published: 0-120: gain not shown")
     assert [(b.min_tokens, b.max_tokens) for b in result.buckets] == [(0, 120), (121, 200)]
     assert all("gain not shown on held-out cases" in b.reasons[0] for b in result.buckets)
     assert all("not shown" in b.verdict and "p = " in b.verdict for b in result.buckets)
@@ -85,9 +90,14 @@ def test_force_records_a_preset_marked_not_beating_baseline(tmp_path, tiny_model
     before = result.path.read_bytes()
     same = export(files, tmp_path / "presets", force=True, **FAST)  # the same measurement again
     assert same.unchanged and same.path == result.path and same.preset.version == 1
-    assert sorted(q.name for q in result.path.parent.iterdir()) == ["v1.json"]
+    assert sorted(q.name for q in result.path.parent.iterdir()) == ["attempts.json", "v1.json"]
+    assert same.attempt == result.attempt == p.provenance.attempt == 1  # the same plan: the same attempt and cases
     changed = export(files, tmp_path / "presets", force=True, min_gain=0.1, **FAST)  # another evaluation recorded
     assert not changed.unchanged and changed.preset.version == 2
+    # Another plan is another attempt, on held-out cases the first never looked at (6 per length).
+    assert changed.attempt == changed.preset.provenance.attempt == 2
+    assert [b.evaluation.offset for b in changed.preset.buckets] == [6, 6]
+    assert not set(changed.preset.buckets[1].outcomes.keys) & set(long.outcomes.keys)
     assert result.path.read_bytes() == before  # never rewritten, only added to
     assert Registry(tmp_path / "presets").get(p.model.name, "passkey", include_unproven=True).version == 2
 
