@@ -1,6 +1,7 @@
 """Run Python as if some installed packages were not: the install layers, checked in one venv.
 
-    python tests/install/hide_modules.py optuna,ray,... -c "CODE"
+    python tests/install/hide_modules.py optuna,ray,... -c "CODE" [ARGS]
+    python tests/install/hide_modules.py optuna,ray,... -m MODULE [ARGS]
 
 Every import finder on ``sys.meta_path`` is wrapped so that a hidden top-level package is not
 found: ``import optuna`` raises ``ModuleNotFoundError`` and ``importlib.util.find_spec`` returns
@@ -37,10 +38,17 @@ def hide(modules) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 4 or sys.argv[2] != "-c":
+    if len(sys.argv) < 4 or sys.argv[2] not in ("-c", "-m"):
         raise SystemExit(__doc__)
     hide(m for m in sys.argv[1].split(",") if m)
+    sys.modules["hide_modules"] = sys.modules["__main__"]
+    if sys.argv[2] == "-m":  # as `python -m MODULE ARGS` (the module is found on PYTHONPATH, not in the cwd)
+        import runpy
+
+        module = sys.argv[3]
+        sys.argv = [module, *sys.argv[4:]]
+        runpy.run_module(module, run_name="__main__", alter_sys=True)
+        raise SystemExit(0)
     code = sys.argv[3]
     sys.argv = ["-c", *sys.argv[4:]]
-    sys.modules["hide_modules"] = sys.modules["__main__"]
     exec(compile(code, "<hidden-modules>", "exec"), {"__name__": "__main__", "HIDDEN": HIDDEN})
