@@ -24,6 +24,7 @@ from optuna.trial import TrialState
 from sra_search.search import objective as obj
 from sra_search.search import samplers as samplers_mod
 from sra_search.search import space as space_mod
+from sra_search.search.warm_start import WarmStart, warm_start_configs
 from sra_search.search.baselines import Baselines, headroom_warnings, rescore_holdout
 from sra_search.search.definition import StudyMismatchError, before_first_trial, open_or_replace
 from sra_search.search.heartbeat import DriverHeartbeat, recover_stale
@@ -84,6 +85,7 @@ class Driver:
         self._warned_inactive = False
         self.warnings: list[str] = []  # said before the budget was spent; repeated in the summary
         self._driver_id = f"{socket.gethostname()}:{os.getpid()}"
+        self._warm: list[WarmStart] = []  # read by check_tasks, enqueued by the study's creator
 
     def in_flight(self) -> list[TrialInFlight]:
         """The trials this driver is running now."""
@@ -129,12 +131,16 @@ class Driver:
         return study
 
     def _enqueue_first(self, study: optuna.Study) -> None:
-        if not self.spec.enqueue_paper_public or self.spec.sampler.kind == "grid":
+        if self.spec.sampler.kind == "grid":
             return
         if not self._created or study.get_trials(deepcopy=False):
-            return  # only a new study starts with the paper's configuration, enqueued by its creator
-        params = space_mod.paper_public_params(self.spec.search_space)
-        study.enqueue_trial(params, user_attrs={"origin": "paper_public"}, skip_if_exists=True)
+            return  # only a new study starts with the paper's and the warm-start configs, enqueued by its creator
+        if self.spec.enqueue_paper_public:
+            params = space_mod.paper_public_params(self.spec.search_space)
+            study.enqueue_trial(params, user_attrs={"origin": "paper_public"}, skip_if_exists=True)
+        for first in self._warm:
+            params = space_mod.config_params(self.spec.search_space, first.config)
+            study.enqueue_trial(params, user_attrs={"origin": first.origin}, skip_if_exists=True)
 
     def _may_start(self, study: optuna.Study, counts: dict[TrialState, int]) -> bool:
         return self.budget.may_start(study, counts, len(self._runs))
@@ -323,6 +329,7 @@ class Driver:
         """Check the study file before the storage is opened (model, task parameters, files, the
         first case of each task: ``preflight``), so a bad file writes nothing."""
         check_study(self.spec, self.tasks, self.ppl, self.opt.base_dir)
+        self._warm = warm_start_configs(self.spec, self.opt.base_dir)
 
     def run(self) -> dict[str, Any]:
         """Run (or resume) the study until its budget; return a JSON-able summary."""

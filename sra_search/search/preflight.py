@@ -163,7 +163,7 @@ def _path_like(value: str) -> bool:
     )  # fmt: skip
 
 
-def _locate(value: str, base_dir: str | None) -> Path:
+def locate(value: str, base_dir: str | None) -> Path:
     """Where a file parameter points: as given (from the current directory), else next to the study file."""
     p = Path(value).expanduser()
     if p.is_absolute() or os.path.lexists(p) or not base_dir:
@@ -175,7 +175,7 @@ def _locate(value: str, base_dir: str | None) -> Path:
 def check_file(key: str, value: str, base_dir: str | None) -> None:
     """One file parameter: it exists, is a regular file or a directory, and resolves (links
     followed) inside :func:`allowed_roots`."""
-    p = _locate(value, base_dir)
+    p = locate(value, base_dir)
     if not p.exists():
         raise StudyFileError(f"{key}: no such file {value!r} (relative paths are read from the current directory, then the study file's)")
     real = p.resolve()

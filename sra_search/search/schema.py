@@ -12,7 +12,7 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
@@ -167,6 +167,11 @@ class StudyFile(StrictModel):
     workers: Workers = Field(default_factory=Workers)
     storage: Storage = Field(default_factory=Storage)
     enqueue_paper_public: bool = True
+    warm_start: list[Annotated[str, Field(min_length=1, max_length=4096)]] = Field(
+        default_factory=list, max_length=100,
+        description="Preset files (published or findings) whose bucket configs a new study runs first, after the "
+        "paper's: what other tasks, lengths or models found is the first guess here.",
+    )  # fmt: skip
 
     @field_validator("model")
     @classmethod

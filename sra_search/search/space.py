@@ -102,18 +102,19 @@ def grid_size(space: SearchSpace) -> int:
     return size
 
 
-def paper_public_params(space: SearchSpace) -> dict[str, Any]:
-    """The paper's public-notebook values of the varying parameters that the space contains.
+def config_params(space: SearchSpace, config: SRAConfig) -> dict[str, Any]:
+    """``config``'s values of the varying parameters that the space contains, as a trial's params.
 
     A value outside the space is left out (Optuna would warn and sample it instead).
     """
-    paper = SRAConfig.paper_public().model_dump()
-    paper[LOOPS] = next(k for k, v in _LOOPS_VALUES.items() if v == (paper["inter"], paper["outer"]))
-    out = {}
-    for name, dist in distributions(space).items():
-        if _contains(dist, paper[name]):
-            out[name] = paper[name]
-    return out
+    values = config.model_dump()
+    values[LOOPS] = next((k for k, v in _LOOPS_VALUES.items() if v == (values["inter"], values["outer"])), None)
+    return {name: values[name] for name, dist in distributions(space).items() if _contains(dist, values[name])}
+
+
+def paper_public_params(space: SearchSpace) -> dict[str, Any]:
+    """The paper's public-notebook values of the varying parameters that the space contains."""
+    return config_params(space, SRAConfig.paper_public())
 
 
 def _contains(dist: BaseDistribution, value: Any) -> bool:
@@ -132,5 +133,5 @@ def _contains(dist: BaseDistribution, value: Any) -> bool:
 
 __all__ = [
     "LOOPS", "distributions", "fixed_values", "to_config", "grid", "grid_size", "loop_combinations",
-    "paper_public_params", "SRA_PARAMS",
+    "paper_public_params", "config_params", "SRA_PARAMS",
 ]  # fmt: skip
