@@ -20,7 +20,7 @@ from sra_search.search.strict_model import StrictModel
 HUGE = 1_000_000
 """Upper bound of counts (cases, trials, chunks): beyond it a value is a typo, not a plan."""
 
-RACING_FIELDS = ("initial_cases", "max_cases", "p_threshold", "n_startup_steps")
+RACING_FIELDS = ("initial_cases", "max_cases", "p_threshold", "n_startup_steps", "test")
 RANKING_FIELDS = ("n_startup_trials", "n_warmup_steps", "percentile")
 DEFAULT_INITIAL_CASES = 8
 DEFAULT_P_THRESHOLD = 0.1
@@ -49,6 +49,12 @@ class Pruner(StrictModel):
         default=None, ge=0, le=HUGE,
         description=f"racing: WilcoxonPruner's n_startup_steps, paired cases before it may prune (default {DEFAULT_STARTUP_STEPS}).",
     )  # fmt: skip
+    test: Literal["wilcoxon", "sign"] | None = Field(
+        default=None,
+        description="racing: how a trial is found worse than the incumbent: Optuna's WilcoxonPruner (default), or "
+        "'sign', an exact sign test on the discordant cases at p_threshold spread over the race's looks "
+        "(made for 0/1 scores; search/sign_pruner.py).",
+    )  # fmt: skip
 
     @model_validator(mode="after")
     def _fields_of_kind(self) -> "Pruner":
@@ -56,6 +62,8 @@ class Pruner(StrictModel):
             unused = [f for f in RANKING_FIELDS if f in self.model_fields_set]
             if unused:
                 raise ValueError(f"{', '.join(unused)}: not used by kind = 'racing' (it takes {', '.join(RACING_FIELDS)})")
+            if self.test == "sign" and self.n_startup_steps is not None:
+                raise ValueError("n_startup_steps: not used by test = 'sign' (WilcoxonPruner's setting)")
             if self.initial_cases is not None and self.max_cases is not None and self.initial_cases > self.max_cases:
                 raise ValueError(f"initial_cases = {self.initial_cases} is above max_cases = {self.max_cases}")
         else:
@@ -73,6 +81,9 @@ class RacePlan:
     max_cases: int
     p_threshold: float
     n_startup_steps: int
+    test: str = "wilcoxon"
+    chunk: int = 4
+    """Cases per chunk: the pruner is asked after each (the sign test spends its error over them)."""
 
     def next_target(self, seen: int) -> int:
         """The case count after the stage that ends at ``seen`` cases: twice as many, capped."""
@@ -86,8 +97,8 @@ class RacePlan:
         return out
 
 
-def race_plan(pruner: Pruner, search_cases: int) -> RacePlan | None:
-    """The racing settings (``None`` for the other kinds); ``search_cases``: the task's ``cases.search``."""
+def race_plan(pruner: Pruner, search_cases: int, chunk: int = 4) -> RacePlan | None:
+    """The racing settings (``None`` for the other kinds); ``search_cases`` and ``chunk``: the task's."""
     if pruner.kind != "racing":
         return None
     top = pruner.max_cases if pruner.max_cases is not None else search_cases
@@ -97,6 +108,8 @@ def race_plan(pruner: Pruner, search_cases: int) -> RacePlan | None:
         max_cases=top,
         p_threshold=DEFAULT_P_THRESHOLD if pruner.p_threshold is None else pruner.p_threshold,
         n_startup_steps=DEFAULT_STARTUP_STEPS if pruner.n_startup_steps is None else pruner.n_startup_steps,
+        test=pruner.test or "wilcoxon",
+        chunk=chunk,
     )
 
 

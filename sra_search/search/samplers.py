@@ -18,6 +18,7 @@ from sra_search.search import space as space_mod
 from sra_search.search.optuna_private import wilcoxon_prune
 from sra_search.search.results import racing_incumbent
 from sra_search.search.schema import StudyFile
+from sra_search.search.sign_pruner import SignTestPruner, looks
 
 
 class AskTellGridSampler(GridSampler):
@@ -110,6 +111,8 @@ def make_pruner(spec: StudyFile) -> optuna.pruners.BasePruner:
     if p.kind == "none" or spec.multi_objective:
         return optuna.pruners.NopPruner()
     if (race := spec.race) is not None:
+        if race.test == "sign":
+            return SignTestPruner(race.p_threshold, looks(race.max_cases, race.chunk))
         return RacingPruner(race.p_threshold, race.n_startup_steps)
     if p.kind == "median":
         return optuna.pruners.MedianPruner(n_startup_trials=p.n_startup_trials, n_warmup_steps=p.n_warmup_steps)

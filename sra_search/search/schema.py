@@ -214,14 +214,16 @@ class StudyFile(StrictModel):
     @property
     def race(self) -> RacePlan | None:
         """The racing settings, defaults filled in (``None`` unless ``pruner.kind = "racing"``)."""
-        return race_plan(self.pruner, self.tasks[0].cases.search)
+        return race_plan(self.pruner, self.tasks[0].cases.search, self.tasks[0].chunk)
 
     def definition_hash(self) -> str:
         """Hash of what defines the study's results (not budget, workers or storage). A racing
         pruner decides which cases a trial sees, so it is part of it; the other pruners are not
         (the hash of a study without racing is what it was before racing existed)."""
         include = {"model", "tasks", "search_space", "objective", "constraints", "seed", "sampler"}
-        keep = self.model_dump(include=include | ({"pruner"} if self.pruner.kind == "racing" else set()))
+        # ``pruner.test`` left unset is not dumped: racing studies made before it existed keep their hash.
+        exclude = {"pruner": {"test"}} if self.pruner.test is None else None
+        keep = self.model_dump(include=include | ({"pruner"} if self.pruner.kind == "racing" else set()), exclude=exclude)
         return hashlib.sha256(json.dumps(keep, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
