@@ -51,10 +51,10 @@ def report(
             from sra_search.demo import passkey_prompt
             from sra_search.models import load_model
             from sra_search.report.heatmap import attention_heatmap
-            from sra_search.search.results import best_feasible
+            from sra_search.search.results import best_feasible, trial_config
 
             best = best_feasible(st)
-            cfg = SRAConfig(**best.user_attrs["sra"]) if best is not None and "sra" in best.user_attrs else SRAConfig.paper_public()
+            cfg = (trial_config(best) if best is not None else None) or SRAConfig.paper_public()
             with status(f"loading {model_name} for the heat map"):
                 model, tok = load_model(model_name)
             prompt, _ = passkey_prompt(tok, 512, seed=0)

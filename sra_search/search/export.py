@@ -31,7 +31,6 @@ from typing import Callable
 
 from objectives.answers import with_answer_mode
 from objectives.compare import Checks, Comparison, PerplexityText, gain, rescore
-from sra_search.config import SRAConfig
 from sra_search.presets.attempts import Attempt, begin_attempt, finish_attempt
 from sra_search.presets.schema import (
     SCHEMA_VERSION,
@@ -49,6 +48,7 @@ from sra_search.presets.schema import (
     model_key,
 )
 from sra_search.search.bucket_range import N_LENGTHS, RANGE_CASES, choose_range, scan_lengths, spread_lengths
+from sra_search.search.results import trial_config
 from sra_search.search.provenance import git_revision, package_versions
 from sra_search.search.export_plan import BucketPlan, ExportError, ExportPlan, ExportSettings, plan_export
 from sra_search.search.schema import StudyFile
@@ -141,7 +141,7 @@ def _evaluate_bucket(
     n = per_length
     if n < 1:
         raise ExportError(f"study {spec.name}: no held-out cases to export with")
-    config = SRAConfig(**trial.user_attrs["sra"])
+    config = trial_config(trial)
     text, ppl_check = None, None
     pc = spec.constraints.perplexity
     if pc is not None:
@@ -194,7 +194,7 @@ def _measure_bucket(
         scan, per = spread_lengths(spec, tok, lo, hi, n_lengths, range_cases * n_lengths, split="search")
         say = lambda m: progress(f"{spec.name}, trial {trial.number}, choosing lengths: {m}")  # noqa: E731
         points = scan_lengths(model, tok, task.name, resolve_file_params(task.params, None),
-                              SRAConfig(**trial.user_attrs["sra"]), scan, per, progress=say)  # fmt: skip
+                              trial_config(trial), scan, per, progress=say)  # fmt: skip
         choice = choose_range(points)
         if not choice.ok:
             return BucketOutcome(spec.name, trial.number, lo, hi, False, [f"search cases: {choice.describe()}"])

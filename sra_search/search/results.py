@@ -3,10 +3,25 @@ summary of a trial (what ``run``, ``status``, ``report`` and ``export`` print an
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 import optuna
 from optuna.trial import TrialState
+
+if TYPE_CHECKING:
+    from sra_search.config import SRAConfig
+
+
+CONFIG_ATTR = "sra"
+"""The user attribute holding the ``SRAConfig`` a trial ran (set by the driver when it asks the trial)."""
+
+
+def trial_config(t: optuna.trial.FrozenTrial) -> "SRAConfig | None":
+    """The SRA configuration a trial ran, or ``None`` for one that never got that far."""
+    from sra_search.config import SRAConfig
+
+    raw = t.user_attrs.get(CONFIG_ATTR)
+    return None if raw is None else SRAConfig(**raw)
 
 
 def is_feasible(constraints: dict[str, float]) -> bool:
@@ -17,7 +32,7 @@ def is_feasible(constraints: dict[str, float]) -> bool:
 def _feasible(study: optuna.Study, need_config: bool) -> list[optuna.trial.FrozenTrial]:
     return [
         t for t in study.get_trials(deepcopy=False, states=[TrialState.COMPLETE])
-        if t.value is not None and is_feasible(t.constraints) and (not need_config or "sra" in t.user_attrs)
+        if t.value is not None and is_feasible(t.constraints) and (not need_config or CONFIG_ATTR in t.user_attrs)
     ]  # fmt: skip
 
 
