@@ -295,7 +295,7 @@ def export(
     _gate(outcomes, alpha, min_gain)
     result = _publish(plan, model, outcomes, force, attempt, Path(to))
     if result.path is not None:
-        word = "unchanged" if result.unchanged else "published"
+        word = "unchanged" if result.unchanged else "published" if result.ok else "recorded a finding (--force) as"
         finish_attempt(directory, attempt.attempt, f"{word} v{result.preset.version}", result.preset.version)  # type: ignore[union-attr]
     else:
         finish_attempt(directory, attempt.attempt, "nothing published: " + "; ".join(
