@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sra_search.config import SRAConfig
-from sra_search.presets.read import PresetFormatError, read_preset
 from sra_search.search.preflight import check_file, locate
 from sra_search.search.schema import StudyFile, StudyFileError
 
@@ -27,6 +26,12 @@ class WarmStart:
 
 def warm_start_configs(spec: StudyFile, base_dir: str | None) -> list[WarmStart]:
     """The configs of ``spec.warm_start``'s presets; :class:`StudyFileError` naming the entry."""
+    if not spec.warm_start:
+        return []
+    # Here, not at import: the presets package loads torch, which the driver process only needs
+    # when a study names presets to start from.
+    from sra_search.presets.read import PresetFormatError, read_preset
+
     out: list[WarmStart] = []
     for i, value in enumerate(spec.warm_start):
         key = f"warm_start[{i}]"
