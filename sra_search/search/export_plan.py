@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from sra_search.search.results import feasible_ranked
+from sra_search.search.results import CONFIG_ATTR, feasible_ranked
 from sra_search.search.schema import StudyFile, load_study_file
 from sra_search.urls import redact_url
 
@@ -62,7 +62,7 @@ class ExportPlan:
             "model": self.model, "task": self.task, "settings": asdict(self.settings),
             "buckets": [
                 {"study": b.spec.name, "definition": b.spec.definition_hash(), "lo": b.lo, "hi": b.hi,
-                 "trials": [[t.number, t.user_attrs.get("sra")] for t in b.trials]}
+                 "trials": [[t.number, t.user_attrs.get(CONFIG_ATTR)] for t in b.trials]}
                 for b in self.buckets
             ],
         }  # fmt: skip
