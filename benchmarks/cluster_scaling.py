@@ -4,7 +4,7 @@ driver's overhead per trial: the measured rows of docs/scaling.md.
     PYTHONPATH=. .venv/bin/python benchmarks/cluster_scaling.py --nodes 1,2,3 --trials 24 --repeats 2 --json
     PYTHONPATH=. .venv/bin/python benchmarks/cluster_scaling.py --trials 12 --length 1024 --search 8 --json  # evaluation-bound
 
-The cluster is ``sra_search.search.cluster.LocalCluster`` (``ray start``): a head with 0 CPUs
+The cluster is ``benchmarks.local_cluster.LocalCluster`` (``ray start``): a head with 0 CPUs
 (the driver only, as ray_cluster.yaml's head) and one worker node per step, 1 CPU each, joined
 one after the other (the extra nodes are stopped between repeats); one worker actor per node. Each step runs a fresh study (the tiny random
 Llama with SmolLM2's tokenizer, passkey at 256 tokens in 2 chunks of 2 cases plus the perplexity
@@ -36,6 +36,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from sra_search.search.storage.attrs import EVAL_S, NODE, WALL_S
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
@@ -47,7 +49,7 @@ def step(cluster: Any, model_dir: str, url: str, name: str, workers: int, trials
 
     from benchmarks.reliability.study import study_text
     from sra_search.search.driver import Driver, RunOptions
-    from sra_search.search.schema import parse_study
+    from sra_search.search.studyfile.schema import parse_study
 
     text = study_text(model_dir, name=name, storage=url, trials=trials, search=search, chunk=2, heartbeat_s=5,
                       grace_s=20)  # fmt: skip
@@ -67,15 +69,15 @@ def step(cluster: Any, model_dir: str, url: str, name: str, workers: int, trials
     run_s = time.perf_counter() - t0
     done = [t for t in optuna.load_study(study_name=name, storage=url).trials if t.state.name in ("COMPLETE", "PRUNED")]
     span = (max(t.datetime_complete for t in done) - min(t.datetime_start for t in done)).total_seconds()
-    over = [t.user_attrs["wall_s"] - t.user_attrs["eval_s"] for t in done]
+    over = [WALL_S.get(t) - EVAL_S.get(t) for t in done]
     return {
         "nodes": workers,
         "trials": len(done),
-        "nodes_used": len({t.user_attrs.get("node") for t in done}),
+        "nodes_used": len({NODE.get(t) for t in done}),
         "run_s": round(run_s, 1),
         "trial_span_s": round(span, 2),
         "trials_per_s": round(len(done) / span, 3),
-        "eval_s_mean": round(statistics.mean(t.user_attrs["eval_s"] for t in done), 3),
+        "eval_s_mean": round(statistics.mean(EVAL_S.get(t) for t in done), 3),
         "driver_overhead_s_mean": round(statistics.mean(over), 3),
         "driver_overhead_s_max": round(max(over), 3),
         "driver_cpu_s_per_trial": round((cpu["end"] - cpu["start"]) / len(done), 4),
@@ -96,7 +98,7 @@ def main() -> None:
 
     from benchmarks.reliability.servers import Postgres, machine
     from benchmarks.reliability.study import make_tiny_model
-    from sra_search.search.cluster import LocalCluster
+    from benchmarks.local_cluster import LocalCluster
 
     work = Path(tempfile.mkdtemp(prefix="sra-cluster-bench-"))
     model_dir = make_tiny_model(work / "tiny")

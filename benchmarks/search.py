@@ -45,6 +45,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from sra_search.search.storage.attrs import EVAL_S, WALL_S
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
@@ -107,7 +109,7 @@ def study_run(work: Path, model_dir: str, url: str, trials: int, name: str) -> d
     import optuna
 
     import sra_search.search.driver as drv
-    from sra_search.search.schema import parse_study
+    from sra_search.search.studyfile.schema import parse_study
 
     rel = _reliability()
     counter = SQLCounter()
@@ -130,8 +132,8 @@ def study_run(work: Path, model_dir: str, url: str, trials: int, name: str) -> d
         drv.open_storage = real_open
     study = optuna.load_study(study_name=name, storage=url)
     done = [t for t in study.trials if t.state.name in ("COMPLETE", "PRUNED")]
-    wall = [t.user_attrs["wall_s"] for t in done]
-    ev = [t.user_attrs["eval_s"] for t in done]
+    wall = [WALL_S.get(t) for t in done]
+    ev = [EVAL_S.get(t) for t in done]
     over = [w - e for w, e in zip(wall, ev)]
     sql = counter.summary()
     n = len(done)
@@ -144,7 +146,7 @@ def study_run(work: Path, model_dir: str, url: str, trials: int, name: str) -> d
         "trial_other_s_mean": round(statistics.mean(over), 3),
         "trial_other_s_max": round(max(over), 3),
         "chunks_per_trial": 3,  # 2 passkey chunks + the perplexity text
-        "model_load_s": [round(w["load_s"], 3) for w in summary["workers"]],
+        "model_load_s": [round(w["load_s"], 3) for w in summary.workers],
         "sql": sql,
         "per_trial": {
             "driver_writes": round(sql["driver_writes"] / n, 1),
@@ -161,8 +163,8 @@ def storage_latency(url: str, n: int = 200) -> dict[str, float]:
 
     import optuna
 
-    from sra_search.search.optuna_private import trial_id
-    from sra_search.search.storage import open_storage
+    from sra_search.search.storage.optuna_private import trial_id
+    from sra_search.search.storage.rdb import open_storage
 
     storage = open_storage(url, heartbeat_s=5, grace_s=20, create=True)
     name = f"latency-{os.getpid()}-{time.time_ns()}"
@@ -192,9 +194,10 @@ def sampler_cost(sizes: list[int], url: str) -> list[dict[str, Any]]:
     import optuna
     from optuna.trial import create_trial
 
-    from sra_search.search import samplers, space
+    from sra_search.search.strategies.registry import make_pruner
+    from sra_search.search.tuning import samplers, space
     from sra_search.search.results import best_feasible
-    from sra_search.search.schema import load_study_file
+    from sra_search.search.studyfile.schema import load_study_file
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     spec = load_study_file(REPO / "studies" / "llama3-8b-longbench.toml")
@@ -204,7 +207,7 @@ def sampler_cost(sizes: list[int], url: str) -> list[dict[str, Any]]:
     for n in sizes:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            study = optuna.create_study(sampler=samplers.make_sampler(spec), pruner=samplers.make_pruner(spec),
+            study = optuna.create_study(sampler=samplers.make_sampler(spec), pruner=make_pruner(spec),
                                         directions=samplers.directions(spec))  # fmt: skip
             trials = []
             for _ in range(n):

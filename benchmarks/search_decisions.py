@@ -32,6 +32,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from sra_search.search.storage.attrs import CONFIG, ELAPSED_S, EVAL_S
+
 REPO = Path(__file__).resolve().parents[1]
 STUDY = REPO / "studies" / "smollm2-passkey.toml"
 VARIANTS = ("tpe-median", "tpe-racing", "random-median")
@@ -56,7 +58,7 @@ def add_arguments(ap) -> None:  # noqa: ANN001
 
 def study_spec(variant: str, seed: int, args, url: str, model: str):  # noqa: ANN001
     """The main job's study file, changed for one variant of the comparison."""
-    from sra_search.search.schema import StudyFile, load_study_file
+    from sra_search.search.studyfile.schema import StudyFile, load_study_file
 
     doc = load_study_file(STUDY).model_dump(mode="json", exclude_none=True)
     sampler, pruner = variant.split("-")
@@ -103,22 +105,22 @@ def run_study(spec, reuse: bool = False) -> dict[str, Any]:  # noqa: ANN001
         run_s = time.perf_counter() - t0
         study = optuna.load_study(study_name=spec.name, storage=spec.storage.url)
     else:
-        run_s = study.user_attrs.get("elapsed_s")
+        run_s = ELAPSED_S.get(study)
     done = study.get_trials(deepcopy=False, states=[TrialState.COMPLETE, TrialState.PRUNED])
     cases = [cases_seen(t) or 0 for t in done]
     best = best_feasible(study)
     return {
         "study": spec.name,
         "run_s": round(run_s, 1),
-        "elapsed_s": study.user_attrs.get("elapsed_s"),
+        "elapsed_s": ELAPSED_S.get(study),
         "finished": len(done),
         "complete": sum(t.state == TrialState.COMPLETE for t in done),
         "pruned": sum(t.state == TrialState.PRUNED for t in done),
         "cases_per_trial": round(statistics.mean(cases), 2) if cases else None,
         "cases_total": sum(cases),
-        "eval_s_per_case": round(sum(t.user_attrs.get("eval_s", 0.0) for t in done) / max(1, sum(cases)), 3),
+        "eval_s_per_case": round(sum(EVAL_S.get(t, 0.0) for t in done) / max(1, sum(cases)), 3),
         "pick": None if best is None else {
-            "trial": best.number, "search_value": best.value, "n_cases": cases_seen(best), "sra": best.user_attrs["sra"],
+            "trial": best.number, "search_value": best.value, "n_cases": cases_seen(best), "sra": CONFIG.get(best),
         },
     }  # fmt: skip
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from sra_search.search.storage.attrs import FAIL_REASON
+
 
 def finished_snapshot(url: str, name: str) -> dict[int, tuple[str, Any]]:
     """Trial number -> (state, values) of every COMPLETE or PRUNED trial."""
@@ -65,5 +67,5 @@ def check_study(url: str, name: str, budget: int, *, seen_finished: dict[int, tu
         "failed": len(failed),
         "retried": len(retries),
         "trials": len(trials),
-        "fail_reasons": sorted({str(t.user_attrs.get("fail_reason", "stale heartbeat (driver gone)")) for t in failed}),
+        "fail_reasons": sorted({str(FAIL_REASON.get(t, "stale heartbeat (driver gone)")) for t in failed}),
     }

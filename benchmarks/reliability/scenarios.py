@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from sra_search.search.storage.attrs import DRIVER, FAIL_REASON
+
 from benchmarks.reliability.invariants import check_study, finished_snapshot
 from benchmarks.reliability.servers import REPO, Postgres
 from benchmarks.reliability.study import study_text
@@ -117,7 +119,7 @@ def worker_kills(work: Path, model_dir: str, *, kills: int, budget: int) -> dict
     import optuna
 
     from sra_search.search.driver import Driver, RunOptions
-    from sra_search.search.schema import load_study_file
+    from sra_search.search.studyfile.schema import load_study_file
 
     url = f"sqlite:///{work / 'worker-kills.db'}"
     name = "worker-kills"
@@ -154,7 +156,7 @@ def worker_kills(work: Path, model_dir: str, *, kills: int, budget: int) -> dict
     problems = []
     for k in killed:
         t = by_number[k["trial"]]
-        reason = t.user_attrs.get("fail_reason", "")
+        reason = FAIL_REASON.get(t, "")
         retries = [r for r in study.trials if r.system_attrs.get("failed_trial") == k["trial"]]
         ok = (t.state.name == "FAIL" and "died" in reason and str(k["pid"]) in reason and len(retries) == 1
               and retries[0].params == t.params and retries[0].state.name in ("COMPLETE", "PRUNED"))  # fmt: skip
@@ -173,7 +175,7 @@ def worker_kills(work: Path, model_dir: str, *, kills: int, budget: int) -> dict
         "wall_s": round(time.monotonic() - t0, 1),
         "study": result,
         "kills_detail": per_kill,
-        "worker_stats": summary["workers"],
+        "worker_stats": summary.workers,
     }
 
 
@@ -190,7 +192,7 @@ def storage_outage(work: Path, model_dir: str, pg: Postgres, *, outages: int, ou
                    db: str = "outage", retry_s: int = 300) -> dict[str, Any]:
     """Stop PostgreSQL for ``outage_s`` seconds, ``outages`` times, while a study runs (in-process driver)."""
     from sra_search.search.driver import Driver, RunOptions
-    from sra_search.search.schema import load_study_file
+    from sra_search.search.studyfile.schema import load_study_file
 
     url = pg.new_database(db)
     name = "outage"
@@ -231,7 +233,7 @@ def storage_outage(work: Path, model_dir: str, pg: Postgres, *, outages: int, ou
         threading.Thread(target=cycle, daemon=True).start()
 
     cap = _Capture()
-    logger = logging.getLogger("sra_search.search.storage")
+    logger = logging.getLogger("sra_search.search.storage.rdb")
     logger.addHandler(cap)
     t0 = time.monotonic()
     try:
@@ -253,14 +255,14 @@ def storage_outage(work: Path, model_dir: str, pg: Postgres, *, outages: int, ou
     back = [ln for ln in cap.lines if "reachable again" in ln]
     if len(done) < outages:
         raise AssertionError(f"only {len(done)} of {outages} outages happened before the study ended")
-    if not unreachable or not back or summary["storage_outages"]["outages"] < 1:
+    if not unreachable or not back or summary.storage_outages["outages"] < 1:
         raise AssertionError(f"the driver did not report the outage: {cap.lines}")
     return {
         "scenario": "outage",
         "outages": len(done),
         "outage_s": outage_s,
         "down_s": [d["down_s"] for d in done],
-        "driver_saw": summary["storage_outages"],
+        "driver_saw": summary.storage_outages,
         "messages": unreachable[:1] + back[:1],
         "budget": budget,
         "wall_s": round(time.monotonic() - t0, 1),
@@ -288,7 +290,7 @@ def shared_study(work: Path, model_dir: str, pg: Postgres, ray_address: str, *, 
 
     by_driver: dict[str, int] = {}
     for t in optuna.load_study(study_name=name, storage=url).trials:
-        d = t.user_attrs.get("driver", "?")
+        d = DRIVER.get(t, "?")
         by_driver[d] = by_driver.get(d, 0) + 1
     # Two drivers each check the budget before asking; both may ask at the same instant: at most one extra.
     result = check_study(url, name, budget, allow_over_budget=1)

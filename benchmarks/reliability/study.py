@@ -31,8 +31,8 @@ def make_tiny_model(out: Path) -> str:
 
 def study_text(model_dir: str, *, name: str, storage: str, trials: int, search: int = 4, chunk: int = 2,
                workers: int = 2, retry_s: int = 120, heartbeat_s: int = 1, grace_s: int = 3) -> str:
-    """The tests' tiny study (:func:`sra_search.search.examples.tiny_study_toml`), with a storage retry window."""
-    from sra_search.search.examples import tiny_study_toml
+    """The tests' tiny study (:func:`sra_search.search.studyfile.examples.tiny_study_toml`), with a storage retry window."""
+    from sra_search.search.studyfile.examples import tiny_study_toml
 
     return tiny_study_toml(
         model_dir, name=name, storage=storage, trials=trials, search=search, chunk=chunk, workers=workers,

@@ -16,8 +16,8 @@ def register(app: typer.Typer) -> None:
         port: int = typer.Option(8080, "--port", min=1, max=65535, help="Port on 127.0.0.1."),
     ) -> None:
         """Serve optuna-dashboard for the storage on http://127.0.0.1:PORT (local only; use an SSH tunnel from elsewhere)."""
-        from sra_search.search.schema import StudyFileError, resolve_storage_url
-        from sra_search.search.storage import STORAGE_ERRORS, open_storage
+        from sra_search.search.studyfile.schema import StudyFileError, resolve_storage_url
+        from sra_search.search.storage.rdb import STORAGE_ERRORS, open_storage
         from sra_search.urls import redact_url
 
         try:

@@ -35,12 +35,12 @@ def export(
     from rich.table import Table
 
     from objectives import ObjectiveError
-    from sra_search.search.export import ExportError
-    from sra_search.search.export import export as run
+    from sra_search.search.decisions.export import ExportError
+    from sra_search.search.decisions.export import export as run
     from sra_search.presets.attempts import LedgerError
     from sra_search.presets.store import PresetWriteError
-    from sra_search.search.schema import StudyFileError
-    from sra_search.search.storage import STORAGE_ERRORS
+    from sra_search.search.studyfile.schema import StudyFileError
+    from sra_search.search.storage.rdb import STORAGE_ERRORS
 
     try:
         with Progress(SpinnerColumn(), description_column(), TimeElapsedColumn(), console=console, transient=True) as bar:

@@ -25,8 +25,8 @@ def report(
     """Optimisation history, score vs perplexity, importances, sensitivity and an attention heat map."""
     import optuna
 
-    from sra_search.search.schema import StudyFileError, load_study_file, resolve_storage_url
-    from sra_search.search.storage import STORAGE_ERRORS, open_storage
+    from sra_search.search.studyfile.schema import StudyFileError, load_study_file, resolve_storage_url
+    from sra_search.search.storage.rdb import STORAGE_ERRORS, open_storage
 
     model_name = None
     try:
@@ -42,7 +42,9 @@ def report(
         st = optuna.load_study(study_name=name, storage=opened)
     except KeyError:
         fail(f"no study named {name!r} in that storage; `sra-search status` lists them")
-    model_name = model_name or st.user_attrs.get("model")
+    from sra_search.search.storage.attrs import MODEL
+
+    model_name = model_name or MODEL.get(st)
 
     draw = None
     if heatmap and model_name:

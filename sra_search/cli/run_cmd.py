@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
 from sra_search.cli.output import console, fail, print_json, say
+
+if TYPE_CHECKING:
+    from sra_search.search.run_summary import RunSummary
 
 
 def _fmt_s(seconds: float | None) -> str:
@@ -67,7 +70,7 @@ def register(app: typer.Typer) -> None:
         """Run a study to its budget; re-running the same study resumes it."""
         import logging
 
-        from sra_search.search.schema import StudyFileError, load_study_file
+        from sra_search.search.studyfile.schema import StudyFileError, load_study_file
 
         try:
             spec = load_study_file(study_file)
@@ -108,7 +111,7 @@ def register(app: typer.Typer) -> None:
         except KeyboardInterrupt:
             fail("interrupted: trials in flight were marked FAIL and re-enqueued; run again to resume", code=130)
         if json_out:
-            print_json(summary)
+            print_json(summary.to_dict())
             return
         _print_summary(summary)
 
@@ -133,16 +136,16 @@ class _LineProgress:
         )
 
 
-def _print_summary(s: dict[str, Any]) -> None:
+def _print_summary(s: RunSummary) -> None:
     from rich.table import Table
 
-    t = s["trials"]
+    t = s.trials
     say(
-        (s["study"], "bold"), f" ({s['model']}, {s['objective']}) in {s['storage']}: "
+        (s.study, "bold"), f" ({s.model}, {s.objective}) in {s.storage}: "
         f"{t['complete']} complete, {t['pruned']} pruned, {t['fail']} failed, {t['waiting']} waiting; "
-        f"{s['new_trials_done']} new this run; total time {_fmt_s(s['elapsed_s'])}"
+        f"{s.new_trials_done} new this run; total time {_fmt_s(s.elapsed_s)}"
     )
-    best = s.get("best")
+    best = s.best
     if best:
         table = Table(title=f"best feasible trial: {best['number']}")
         table.add_column("key")
@@ -164,28 +167,28 @@ def _print_summary(s: dict[str, Any]) -> None:
         for k, v in (best.get("params") or {}).items():
             table.add_row(k, str(v))
         console.print(table)
-    elif s.get("pareto"):
-        say(f"feasible Pareto front: {len(s['pareto'])} trials (see `sra-search status --json`)")
+    elif s.pareto:
+        say(f"feasible Pareto front: {len(s.pareto)} trials (see `sra-search status --json`)")
     else:
         say(("no feasible trial yet", "yellow"))
-    h = s.get("holdout")
+    h = s.holdout
     if h:
         tasks = ", ".join(f"{k} {v['score']:.3g} (baseline {v['baseline']:.3g}, {v['n_cases']} cases)" for k, v in h["tasks"].items())
         say(f"holdout of trial {h['trial']}: objective {h['value']:.4g}; {tasks}")
-    print_verdicts(s)
-    for warning in s.get("warnings") or []:
+    print_verdicts(s.best_evidence, s.holdout, has_best=s.best is not None)
+    for warning in s.warnings:
         say(f"warning: {warning}")
 
 
-def print_verdicts(s: dict[str, Any]) -> None:
+def print_verdicts(best_evidence: dict[str, Any] | None, holdout: dict[str, Any] | None, *, has_best: bool) -> None:
     """The evidence in words: the best trial's paired test on the search cases that chose it
     (optimistic), and on the holdout cases (the one to trust)."""
-    ev = s.get("best_evidence") or {}
+    ev = best_evidence or {}
     for task, v in (ev.get("tasks") or {}).items():
         say(f"search cases, trial {ev['trial']}, {task}: {v['verdict']} (these cases chose the trial)")
-    h = s.get("holdout") or {}
+    h = holdout or {}
     for task, v in (h.get("tasks") or {}).items():
         if v.get("verdict"):
             say(f"verdict, held-out cases, trial {h['trial']}, {task}: {v['verdict']}")
-    if s.get("best") and not any(v.get("verdict") for v in (h.get("tasks") or {}).values()):
+    if has_best and not any(v.get("verdict") for v in (h.get("tasks") or {}).values()):
         say("verdict: no held-out re-check yet, so no gain is shown (run without --no-holdout)")

@@ -19,9 +19,9 @@ def register(app: typer.Typer) -> None:
         """List the studies in the storage with trial counts and best feasible parameters."""
         from rich.table import Table
 
-        from sra_search.search.schema import StudyFileError, resolve_storage_url
+        from sra_search.search.studyfile.schema import StudyFileError, resolve_storage_url
         from sra_search.search.status import storage_status
-        from sra_search.search.storage import STORAGE_ERRORS
+        from sra_search.search.storage.rdb import STORAGE_ERRORS
 
         try:
             url = resolve_storage_url(storage)
@@ -62,7 +62,7 @@ def register(app: typer.Typer) -> None:
         for s in result["studies"]:
             if s.get("best_evidence") or s.get("holdout"):
                 say(f"{s['study']}:")
-                print_verdicts(s)
+                print_verdicts(s.get("best_evidence"), s.get("holdout"), has_best=bool(s.get("best")))
 
 
 def optuna_errors() -> type[Exception]:

@@ -13,6 +13,8 @@ from typing import Any, Callable
 import optuna
 from optuna.trial import TrialState
 
+from sra_search.search.storage.attrs import BASELINE_PREFIX, OBJECTIVE, PERPLEXITY_RATIO, SPEC, baselines_of
+
 
 def _plt():
     import matplotlib
@@ -52,14 +54,11 @@ def baseline_objective(study: optuna.Study) -> float | None:
     driver stored in the study), or ``None`` when the study does not hold them all."""
     from sra_search.search.objective import combine, task_value
 
-    spec = study.user_attrs.get("spec") or {}
+    spec = SPEC.get(study) or {}
     target = (spec.get("objective") or {}).get("target", "score")
     weighted = []
     for task in spec.get("tasks") or []:
-        found = [
-            v for k, v in study.user_attrs.items()
-            if k.startswith(f"baseline:{task.get('name')}:search:") and isinstance(v, dict)
-        ]  # fmt: skip
+        found = [v for k, v in baselines_of(study).items() if k.startswith(f"{BASELINE_PREFIX}{task.get('name')}:search:")]
         if len(found) != 1 or not found[0].get("case_scores"):
             return None  # missing, or ambiguous (another baseline under the same task name)
         scores = found[0]["case_scores"][: (task.get("cases") or {}).get("search") or None]
@@ -84,7 +83,7 @@ def _save(fig, out: Path) -> Path:
 def _finish(fig, ax, study: optuna.Study, out: Path, xlabel: str, title: str) -> Path:
     """Label ``ax`` (the objective on y), title it after the study, grid and legend; write the PNG."""
     ax.set_xlabel(xlabel)
-    ax.set_ylabel(study.user_attrs.get("objective", "objective"))
+    ax.set_ylabel(OBJECTIVE.get(study, "objective"))
     ax.set_title(f"{study.study_name}: {title}")
     ax.grid(alpha=0.3)
     ax.legend()
@@ -119,17 +118,17 @@ def history(study: optuna.Study, out: Path) -> Path | None:
 
 def score_vs_perplexity(study: optuna.Study, out: Path) -> Path | None:
     """Objective against the perplexity ratio; the Pareto front for two-objective studies."""
-    trials = [t for t in _complete(study) if t.user_attrs.get("perplexity_ratio") is not None]
+    trials = [t for t in _complete(study) if PERPLEXITY_RATIO.get(t) is not None]
     if not trials:
         return None
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    _scatter_by_feasibility(ax, trials, lambda t: t.user_attrs["perplexity_ratio"])
+    _scatter_by_feasibility(ax, trials, lambda t: PERPLEXITY_RATIO.get(t))
     if len(study.directions) > 1:
-        front = sorted(study.best_trials, key=lambda t: t.user_attrs.get("perplexity_ratio", 0))
-        ax.plot([t.user_attrs.get("perplexity_ratio") for t in front], [t.values[0] for t in front],
+        front = sorted(study.best_trials, key=lambda t: PERPLEXITY_RATIO.get(t, 0))
+        ax.plot([PERPLEXITY_RATIO.get(t) for t in front], [t.values[0] for t in front],
                 c="#d62728", marker="D", label="Pareto front")  # fmt: skip
-    spec = study.user_attrs.get("spec") or {}
+    spec = SPEC.get(study) or {}
     limit = ((spec.get("constraints") or {}).get("perplexity") or {}).get("max_ratio")
     if limit:
         ax.axvline(limit, ls="--", c="#d62728", alpha=0.6, label=f"max ratio {limit}")
@@ -173,7 +172,7 @@ def sensitivity(study: optuna.Study, out: Path) -> Path | None:
         if all(isinstance(x, (int, float)) and x > 0 for x in xs) and max(xs) >= 10 * min(xs):
             ax.set_xscale("log")  # grids over tau or s are spaced by ratios
         ax.set_xlabel(name)
-        ax.set_ylabel(study.user_attrs.get("objective", "objective"))
+        ax.set_ylabel(OBJECTIVE.get(study, "objective"))
         ax.grid(alpha=0.3)
     axes[0][0].legend()
     fig.suptitle(f"{study.study_name}: sensitivity")

@@ -15,14 +15,15 @@ def _evidence_plots(study: optuna.Study, out_dir: Path) -> dict[str, Path | None
     cases when it was re-checked there, else on the search cases it saw."""
     from sra_search.report.evidence_plot import evidence_plot
     from sra_search.search.results import best_feasible
-    from sra_search.search.verdicts import baseline_scores, paired_with_baseline
+    from sra_search.search.decisions.verdicts import baseline_scores, paired_with_baseline
+    from sra_search.search.storage.attrs import HOLDOUT, OUTCOMES
 
-    holdout = study.user_attrs.get("holdout") or {}
+    holdout = HOLDOUT.get(study) or {}
     best = best_feasible(study) if len(study.directions) == 1 else None
     if holdout.get("outcomes"):
         records, where, number = holdout["outcomes"], "held-out", holdout.get("trial")
-    elif best is not None and isinstance(best.user_attrs.get("outcomes"), dict):
-        records, where, number = best.user_attrs["outcomes"], "search", best.number
+    elif best is not None and isinstance(OUTCOMES.get(best), dict):
+        records, where, number = OUTCOMES.get(best), "search", best.number
     else:
         return {}
     base = baseline_scores(study)

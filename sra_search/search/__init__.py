@@ -1,37 +1,29 @@
 """Search service: Optuna studies of SRA settings, evaluated by Ray worker actors, stored in SQL.
 
-- :mod:`~sra_search.search.schema`: the study file (TOML) and its validation; :mod:`~sra_search.search.params`
-  the SRA parameter names and loop-switch rule it shares with the space.
-- :mod:`~sra_search.search.space`: search space -> Optuna distributions -> ``SRAConfig``.
-- :mod:`~sra_search.search.samplers`: Optuna sampler and pruner of a study (racing: ``RacingPruner``).
-- :mod:`~sra_search.search.pruner_spec`: the ``[pruner]`` table and what racing needs of the study file.
-- :mod:`~sra_search.search.pruning`: what is reported to the pruner after each chunk; racing's stages.
-- :mod:`~sra_search.search.objective`: objective and constraint values of a trial.
-- :mod:`~sra_search.search.task_params`: task parameters as workers get them (file paths, checks).
-- :mod:`~sra_search.search.preflight`: the checks of a study file before anything is written (model, files, first cases).
-- :mod:`~sra_search.search.toml_positions`: the line of each key of a study file; keys set twice.
-- :mod:`~sra_search.search.jobs`: ``Job`` (a chunk of cases) and ``ChunkResult``, between driver and worker.
-- :mod:`~sra_search.search.worker`: the Ray actor that keeps the model loaded.
-- :mod:`~sra_search.search.pool`: the actors: start, death, probe, restart, map with retry.
-- :mod:`~sra_search.search.baselines`: the cached no-SRA baseline and the holdout re-score.
-- :mod:`~sra_search.search.trial`: one trial in flight and what its chunks add up to.
-- :mod:`~sra_search.search.progress`: budget rules, ETA, progress snapshots.
-- :mod:`~sra_search.search.driver`: open or resume the study; the ask-and-tell loop.
-- :mod:`~sra_search.search.definition`: a stored study's definition: create, resume, refuse, or replace one that never ran.
-- :mod:`~sra_search.search.results`: best feasible trial, Pareto front, trial summaries.
-- :mod:`~sra_search.search.heartbeat`: trial heartbeats under ask-and-tell, stale-trial recovery.
-- :mod:`~sra_search.search.storage`: Optuna RDB storage (SQLite default, PostgreSQL); every command opens one here.
-- :mod:`~sra_search.search.storage_url`: which storage URLs work on this machine (``postgresql://`` -> installed driver).
-- :mod:`~sra_search.search.optuna_private`: the few Optuna internals used, in one place.
-- :mod:`~sra_search.search.status`: what a storage holds.
-- :mod:`~sra_search.search.export`: best trials of studies -> a preset version (held-out re-check).
-- :mod:`~sra_search.search.examples`: the tiny study the search tests and the reliability benchmark run.
+Laid out by what the parts do, lowest first (an import goes to the same level or a lower one;
+``tests/architecture/test_layers.py`` checks it):
+
+1. :mod:`~sra_search.search.studyfile`: the study file (TOML), its validation, the storage URLs
+   this machine can open, and the preflight checks run before anything is written.
+2. :mod:`~sra_search.search.storage`: Optuna's RDB storage, a stored study's definition,
+   heartbeats and stale-trial recovery. :mod:`~sra_search.search.tuning`: the search space,
+   the sampler, warm-start configs. :mod:`~sra_search.search.execution`: jobs, the Ray worker
+   actor and its pool.
+3. The trial loop's records: :mod:`~sra_search.search.results` (ranking, best feasible trial,
+   the user-attribute names), :mod:`~sra_search.search.objective`,
+   :mod:`~sra_search.search.baselines`, :mod:`~sra_search.search.trial`,
+   :mod:`~sra_search.search.progress`, :mod:`~sra_search.search.status`.
+4. :mod:`~sra_search.search.strategies`: how a trial's cases are scheduled, when it stops and
+   how trials are ranked (fixed chunks with Optuna's pruners; racing), behind one interface.
+5. :mod:`~sra_search.search.decisions`: what a finished search decides (export to a preset
+   version: plan, measure, gate, publish; the best trial's evidence).
+6. :mod:`~sra_search.search.driver`: opens or resumes the study; the ask-and-tell loop.
 
 Importing this package does not import torch or ray.
 """
 
 from __future__ import annotations
 
-from sra_search.search.schema import StudyFile, StudyFileError, load_study_file, parse_study
+from sra_search.search.studyfile.schema import StudyFile, StudyFileError, load_study_file, parse_study
 
 __all__ = ["StudyFile", "StudyFileError", "load_study_file", "parse_study"]

@@ -18,13 +18,14 @@ from typing import TYPE_CHECKING, Any
 
 import optuna
 
-from sra_search.search.jobs import Job, perplexity_job, task_jobs
+from sra_search.search.execution.jobs import Job, perplexity_job, task_jobs
 from sra_search.search.results import best_feasible, compact_outcomes, recorded_for
-from sra_search.search.schema import PerplexityConstraint, StudyFile, TaskSpec
+from sra_search.search.storage.attrs import BASELINE_PREFIX, CONFIG, HOLDOUT
+from sra_search.search.studyfile.schema import PerplexityConstraint, StudyFile, TaskSpec
 
 if TYPE_CHECKING:
     from objectives.outcomes import Outcomes
-    from sra_search.search.pool import WorkerPool
+    from sra_search.search.execution.pool import WorkerPool
     from sra_search.search.progress import Reporter
 
 
@@ -34,7 +35,7 @@ def _json_key(*parts: Any) -> str:
 
 def baseline_key(model: str, task_name: str, params: dict[str, Any], split: str, n: int | None) -> str:
     """The study user attr holding the baseline of ``n`` cases of ``split`` of one task."""
-    return f"baseline:{task_name}:{split}:{_json_key(model, task_name, params, split, n)}"
+    return f"{BASELINE_PREFIX}{task_name}:{split}:{_json_key(model, task_name, params, split, n)}"
 
 
 def split_cases(task: TaskSpec, split: str, max_search: int | None = None) -> int:
@@ -195,12 +196,12 @@ def rescore_holdout(
     best = best_feasible(study)
     if best is None:
         return None
-    done = recorded_for(study, "holdout", best)
+    done = recorded_for(study, HOLDOUT, best)
     if done is not None:
         return done
     cached = baselines.ensure(study, "holdout", pool, reporter)
     reporter.set("holdout", f"re-scoring trial {best.number} on the holdout cases")
-    config = best.user_attrs["sra"]
+    config = CONFIG.get(best)
     plan = [(i, t) for i, t in enumerate(baselines.tasks) if t.cases.holdout > 0]
     per_task = [task_jobs(t, i, "holdout", t.cases.holdout, config) for i, t in plan]
     results = iter(pool.map([j for jobs in per_task for j in jobs], lambda: reporter.emit(study)))
@@ -219,5 +220,5 @@ def rescore_holdout(
         target = spec.objective.target
         weighted.append((task.weight, task_value(cmp.case_scores, cmp.baseline_case_scores, target, cmp.higher_is_better)))
     out = {"trial": best.number, "value": combine(weighted), "tasks": tasks_out, "outcomes": outcomes, "sra": config}
-    study.set_user_attr("holdout", out)
+    HOLDOUT.set(study, out)
     return out

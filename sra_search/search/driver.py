@@ -22,24 +22,26 @@ import optuna
 from optuna.trial import TrialState
 
 from sra_search.search import objective as obj
-from sra_search.search import samplers as samplers_mod
-from sra_search.search import space as space_mod
-from sra_search.search.warm_start import WarmStart, warm_start_configs
+from sra_search.search.tuning import samplers as samplers_mod
+from sra_search.search.tuning import space as space_mod
+from sra_search.search.tuning.warm_start import WarmStart, warm_start_configs
 from sra_search.search.baselines import Baselines, headroom_warnings, rescore_holdout
-from sra_search.search.definition import StudyMismatchError, before_first_trial, open_or_replace
-from sra_search.search.heartbeat import DriverHeartbeat, recover_stale
-from sra_search.search.jobs import ChunkResult, Job, perplexity_job
-from sra_search.search.optuna_private import trial_id
-from sra_search.search.pool import EvaluationError, Slot, WorkerPool, WorkerSetupError, first_line
-from sra_search.search.preflight import check_study
+from sra_search.search.storage import attrs
+from sra_search.search.storage.definition import StudyMismatchError, before_first_trial, open_or_replace
+from sra_search.search.storage.heartbeat import DriverHeartbeat, recover_stale
+from sra_search.search.execution.jobs import ChunkResult, Job, perplexity_job
+from sra_search.search.storage.optuna_private import trial_id
+from sra_search.search.execution.pool import EvaluationError, Slot, WorkerPool, WorkerSetupError, first_line
+from sra_search.search.studyfile.preflight import check_study
 from sra_search.search.progress import Budget, Progress, Reporter, state_counts
-from sra_search.search.pruning import chunk_pruning
+from sra_search.search.strategies.registry import make_pruner, strategy_for
+from sra_search.search.run_summary import RunSummary
 from sra_search.search.results import best_feasible, pareto_feasible, recorded_for, trial_summary
-from sra_search.search.schema import StudyFile
-from sra_search.search.storage import RETRY, StorageUnavailableError, open_storage
-from sra_search.search.task_params import worker_tasks
+from sra_search.search.studyfile.schema import StudyFile
+from sra_search.search.storage.rdb import RETRY, StorageUnavailableError, open_storage
+from sra_search.search.studyfile.task_params import worker_tasks
 from sra_search.search.trial import TrialInFlight, TrialRun
-from sra_search.search.verdicts import record_best_evidence
+from sra_search.search.decisions.verdicts import record_best_evidence
 from sra_search.urls import redact_url
 
 log = logging.getLogger(__name__)
@@ -72,7 +74,7 @@ class Driver:
         self.budget = Budget(spec, self.opt.trials, self.opt.time_s, self.n_workers)
         self.tasks, self.ppl = worker_tasks(spec, self.opt.base_dir)
         self.baselines = Baselines(spec.model, self.tasks, self.ppl, spec.race.max_cases if spec.race else None)
-        self.pruning = chunk_pruning(spec, self.baselines)  # what is reported after each chunk; racing
+        self.strategy = strategy_for(spec, self.baselines)  # schedules a trial's cases, stops and ranks trials
         self.dists = space_mod.distributions(spec.search_space)
         self.pool = WorkerPool(spec, self.n_workers, self.opt.ray_address)
         self.progress = Reporter(spec.name, self.budget, self.opt.on_progress, self.pool.describe, lambda: len(self._runs))
@@ -107,7 +109,7 @@ class Driver:
             study_name=spec.name,
             storage=storage,
             sampler=samplers_mod.make_sampler(spec),
-            pruner=samplers_mod.make_pruner(spec),
+            pruner=make_pruner(spec),
             directions=samplers_mod.directions(spec),
         )
         # The study name is unique in the storage, so of several drivers starting together exactly
@@ -120,14 +122,14 @@ class Driver:
             # at the same instant and saw no trial yet); each joining driver draws its own stream.
             seed = samplers_mod.joined_seed(spec.seed, len(study.get_trials(deepcopy=False)), self._driver_id)
             study.sampler = samplers_mod.make_sampler(spec.model_copy(update={"seed": seed}))
-        attrs = study.user_attrs
-        if "definition_hash" not in attrs:
-            study.set_user_attr("definition_hash", spec.definition_hash())
-            study.set_user_attr("spec", spec.model_dump(mode="json"))
-            study.set_user_attr("model", spec.model)
-            study.set_user_attr("objective", obj.objective_label(spec))
-            study.set_user_attr("fixed_params", space_mod.fixed_values(spec.search_space))
-        self.budget.prior_elapsed = float(attrs.get("elapsed_s", 0.0))
+        if not attrs.DEFINITION_HASH.is_on(study):
+            attrs.DEFINITION_HASH.set(study, spec.definition_hash())
+            attrs.SPEC.set(study, spec.model_dump(mode="json"))
+            attrs.MODEL.set(study, spec.model)
+            attrs.OBJECTIVE.set(study, obj.objective_label(spec))
+            attrs.FIXED_PARAMS.set(study, space_mod.fixed_values(spec.search_space))
+            attrs.RANKING.set(study, self.strategy.ranking)
+        self.budget.prior_elapsed = float(attrs.ELAPSED_S.get(study, 0.0))
         return study
 
     def _enqueue_first(self, study: optuna.Study) -> None:
@@ -137,10 +139,10 @@ class Driver:
             return  # only a new study starts with the paper's and the warm-start configs, enqueued by its creator
         if self.spec.enqueue_paper_public:
             params = space_mod.paper_public_params(self.spec.search_space)
-            study.enqueue_trial(params, user_attrs={"origin": "paper_public"}, skip_if_exists=True)
+            study.enqueue_trial(params, user_attrs={attrs.ORIGIN.key: "paper_public"}, skip_if_exists=True)
         for first in self._warm:
             params = space_mod.config_params(self.spec.search_space, first.config)
-            study.enqueue_trial(params, user_attrs={"origin": first.origin}, skip_if_exists=True)
+            study.enqueue_trial(params, user_attrs={attrs.ORIGIN.key: first.origin}, skip_if_exists=True)
 
     def _may_start(self, study: optuna.Study, counts: dict[TrialState, int]) -> bool:
         return self.budget.may_start(study, counts, len(self._runs))
@@ -156,18 +158,18 @@ class Driver:
         try:
             config = space_mod.to_config(self.spec.search_space, trial.params).model_dump()
         except Exception as exc:  # a space that produces an invalid config is a study-file bug
-            trial.set_user_attr("fail_reason", f"invalid SRA config: {exc}")
+            attrs.FAIL_REASON.set(trial, f"invalid SRA config: {exc}")
             study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
             hb.discard(trial_id(trial))
             self.budget.errors_in_row += 1
             return
-        trial.set_user_attr("sra", config)
-        trial.set_user_attr("driver", self._driver_id)  # which process ran it (several drivers may share a study)
-        trial.set_user_attr("node", slot.node)  # the Ray node of its worker (all its jobs run on that slot)
-        jobs = self.pruning.first_jobs(config)
+        attrs.CONFIG.set(trial, config)
+        attrs.DRIVER.set(trial, self._driver_id)  # which process ran it (several drivers may share a study)
+        attrs.NODE.set(trial, slot.node)  # the Ray node of its worker (all its jobs run on that slot)
+        jobs = self.strategy.first_jobs(config)
         if self.ppl is not None:
             jobs.append(perplexity_job(self.ppl, config))
-        run = TrialRun(trial=trial, config=config, slot=slot.index, jobs=jobs, race=self.pruning.new_race())
+        run = TrialRun(trial=trial, config=config, slot=slot.index, jobs=jobs, state=self.strategy.new_state())
         self._runs[trial.number] = run
         slot.busy = True
         self._submit(run)
@@ -182,8 +184,8 @@ class Driver:
         self.pool.slots[run.slot].pid = res.pid
         run.add(job, res.outcomes, baselines, self.baselines)
         if job.kind == "main" and not self.spec.multi_objective:
-            # Report to the pruner and ask it (racing may also queue the trial's next cases).
-            if self.pruning.after_chunk(study, run, job, res.outcomes, baselines):
+            # Report to the pruner and ask it (the strategy may also queue the trial's next cases).
+            if self.strategy.after_chunk(study, run, job, res.outcomes, baselines):
                 self._finish(study, run, hb, state=TrialState.PRUNED)
                 return
         run.step += 1
@@ -201,7 +203,7 @@ class Driver:
 
     def _report_inactive(self, run: TrialRun, why: str) -> None:
         """SRA edited nothing because it skipped every prompt: say why, once per run and on the trial."""
-        run.trial.set_user_attr("sra_inactive", why)
+        attrs.SRA_INACTIVE.set(run.trial, why)
         self.progress.message = (
             f"SRA edited no row in trial {run.trial.number}: {why}; the task's prompts are shorter than the SRA "
             "geometry needs (raise the task's length, or lower c_s / c_e)"
@@ -213,15 +215,16 @@ class Driver:
     def _finish(self, study: optuna.Study, run: TrialRun, hb: DriverHeartbeat, *, values: list[float] | None = None,
                 state: TrialState | None = None, reason: str | None = None, retry: bool = False) -> None:
         wall = time.monotonic() - run.started
-        run.trial.set_user_attr("wall_s", round(wall, 3))
-        run.trial.set_user_attr("eval_s", round(run.eval_s, 3))
-        run.trial.set_user_attr("elapsed_at_end_s", round(self.elapsed(), 3))
+        attrs.WALL_S.set(run.trial, round(wall, 3))
+        attrs.EVAL_S.set(run.trial, round(run.eval_s, 3))
+        attrs.ELAPSED_AT_END_S.set(run.trial, round(self.elapsed(), 3))
         if reason:
-            run.trial.set_user_attr("fail_reason", reason)
-        run.record_outcomes(self.baselines)  # per-case scores as one attr; a racing trial's stages
+            attrs.FAIL_REASON.set(run.trial, reason)
+        run.record_outcomes(self.baselines)  # per-case scores as one attr
+        self.strategy.record(run)  # racing: the trial's stages
         if values is not None and not all(math.isfinite(v) for v in values):
             state, reason = TrialState.FAIL, "objective is not a finite number"
-            run.trial.set_user_attr("fail_reason", reason)
+            attrs.FAIL_REASON.set(run.trial, reason)
             values = None
         frozen = study.tell(run.trial, values, state=state, skip_if_finished=True)
         hb.discard(run.trial_id)
@@ -234,7 +237,7 @@ class Driver:
             RETRY(study, frozen)
         self._runs.pop(run.trial.number, None)
         self.pool.slots[run.slot].busy = False
-        study.set_user_attr("elapsed_s", round(self.elapsed(), 3))
+        attrs.ELAPSED_S.set(study, round(self.elapsed(), 3))
         self.progress.emit(study, force=True)
 
     def _trial_loop(self, study: optuna.Study, baselines: dict, hb: DriverHeartbeat) -> None:
@@ -331,8 +334,8 @@ class Driver:
         check_study(self.spec, self.tasks, self.ppl, self.opt.base_dir)
         self._warm = warm_start_configs(self.spec, self.opt.base_dir)
 
-    def run(self) -> dict[str, Any]:
-        """Run (or resume) the study until its budget; return a JSON-able summary."""
+    def run(self) -> RunSummary:
+        """Run (or resume) the study until its budget; what it holds after this run."""
         self.budget.t0 = time.monotonic()
         self.check_tasks()
         study = self.open_study()
@@ -365,41 +368,40 @@ class Driver:
                     holdout = self._holdout(study)
                 finally:
                     self.pool.stop()
-            elif (best := best_feasible(study)) is not None and recorded_for(study, "holdout", best) is None:
+            elif (best := best_feasible(study)) is not None and recorded_for(study, attrs.HOLDOUT, best) is None:
                 self.pool.start()
                 try:
                     holdout = self._holdout(study)
                 finally:
                     self.pool.stop()
             else:
-                holdout = study.user_attrs.get("holdout")
-        study.set_user_attr("elapsed_s", round(self.elapsed(), 3))
+                holdout = attrs.HOLDOUT.get(study)
+        attrs.ELAPSED_S.set(study, round(self.elapsed(), 3))
         evidence = record_best_evidence(study) if not self.spec.multi_objective else None
         self.progress.set("done")
         self.progress.emit(study, force=True)
         counts = state_counts(study)
         best = best_feasible(study)
-        return {
-            "study": self.spec.name,
-            "storage": redact_url(self.url),
-            "model": self.spec.model,
-            "objective": obj.objective_label(self.spec),
-            "trials": {s.name.lower(): counts[s] for s in TrialState},
-            # Trials this driver finished (other drivers sharing the study are not counted).
-            "new_trials_done": self._finished_here,
-            "recovered_stale": recovered,
-            "elapsed_s": round(self.elapsed(), 3),
-            "best": trial_summary(best) if best else None,
-            "pareto": [trial_summary(t) for t in pareto_feasible(study)] if self.spec.multi_objective else None,
-            "best_evidence": evidence,
-            "holdout": holdout,
-            "workers": self.pool.stats,
-            "storage_outages": self.storage.outage_stats() if hasattr(self.storage, "outage_stats") else None,
-            "warnings": self.warnings,
-        }
+        return RunSummary(
+            study=self.spec.name,
+            storage=redact_url(self.url),
+            model=self.spec.model,
+            objective=obj.objective_label(self.spec),
+            trials={s.name.lower(): counts[s] for s in TrialState},
+            new_trials_done=self._finished_here,
+            recovered_stale=recovered,
+            elapsed_s=round(self.elapsed(), 3),
+            best=trial_summary(best) if best else None,
+            pareto=[trial_summary(t) for t in pareto_feasible(study)] if self.spec.multi_objective else None,
+            best_evidence=evidence,
+            holdout=holdout,
+            workers=self.pool.stats,
+            storage_outages=self.storage.outage_stats() if hasattr(self.storage, "outage_stats") else None,
+            warnings=list(self.warnings),
+        )
 
 
 __all__ = [
-    "Driver", "RunOptions", "Progress", "TrialInFlight", "best_feasible",
+    "Driver", "RunOptions", "RunSummary", "Progress", "TrialInFlight", "best_feasible",
     "StudyMismatchError", "WorkerSetupError", "EvaluationError", "StorageUnavailableError",
 ]  # fmt: skip

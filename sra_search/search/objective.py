@@ -11,7 +11,7 @@ import math
 from typing import TYPE_CHECKING, Iterable, Sequence
 
 from sra_search.search.results import is_feasible
-from sra_search.search.schema import Constraints, StudyFile
+from sra_search.search.studyfile.schema import Constraints, StudyFile
 
 if TYPE_CHECKING:
     from sra_search.runtime.stats import SRASummary

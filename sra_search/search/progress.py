@@ -10,9 +10,9 @@ from typing import Any, Callable
 import optuna
 from optuna.trial import TrialState
 
-from sra_search.search import space as space_mod
+from sra_search.search.tuning import space as space_mod
 from sra_search.search.results import best_feasible, trial_summary
-from sra_search.search.schema import StudyFile
+from sra_search.search.studyfile.schema import StudyFile
 
 MAX_ERRORS_IN_ROW = 3
 """Trials failing in a row with an evaluation error stop the run (a task or model problem)."""

@@ -8,19 +8,23 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 import optuna
 from optuna.trial import TrialState
 
+from sra_search.search.storage.attrs import CONFIG, Attr, OUTCOMES, PERPLEXITY_RATIO, RACING, RANKING, SRA_STATS, TASK_SCORES
 if TYPE_CHECKING:
     from sra_search.config import SRAConfig
 
 
-CONFIG_ATTR = "sra"
-"""The user attribute holding the ``SRAConfig`` a trial ran (set by the driver when it asks the trial)."""
+RANK_BY_VALUE = "value"
+RANK_BY_CASES = "cases, then value"
+RANKINGS = (RANK_BY_VALUE, RANK_BY_CASES)
+"""How a strategy ranks finished trials: by value, or by cases seen and then value (racing: the
+incumbent is the trial measured on the most cases, so a few lucky cases never beat many)."""
 
 
 def trial_config(t: optuna.trial.FrozenTrial) -> "SRAConfig | None":
     """The SRA configuration a trial ran, or ``None`` for one that never got that far."""
     from sra_search.config import SRAConfig
 
-    raw = t.user_attrs.get(CONFIG_ATTR)
+    raw = CONFIG.get(t)
     return None if raw is None else SRAConfig(**raw)
 
 
@@ -32,7 +36,7 @@ def is_feasible(constraints: dict[str, float]) -> bool:
 def _feasible(study: optuna.Study, need_config: bool) -> list[optuna.trial.FrozenTrial]:
     return [
         t for t in study.get_trials(deepcopy=False, states=[TrialState.COMPLETE])
-        if t.value is not None and is_feasible(t.constraints) and (not need_config or CONFIG_ATTR in t.user_attrs)
+        if t.value is not None and is_feasible(t.constraints) and (not need_config or CONFIG.is_on(t))
     ]  # fmt: skip
 
 
@@ -42,30 +46,34 @@ def _sign(study: optuna.Study) -> int:
 
 def cases_seen(t: optuna.trial.FrozenTrial) -> int | None:
     """How many task cases the trial was scored on (from its ``outcomes``; ``None`` if not recorded)."""
-    outcomes = t.user_attrs.get("outcomes")
+    outcomes = OUTCOMES.get(t)
     if not isinstance(outcomes, dict):
         return None
     return sum(len(o.get("scores", ())) for o in outcomes.values() if isinstance(o, dict))
 
 
-def _rank_key(sign: int, raced: bool):
-    """Sort key, larger is better: the value, or (cases seen, value) in a racing study, so the
-    incumbent is the trial measured on the most cases and a few lucky cases never beat many."""
-    if raced:
+def ranking_of(study: optuna.Study, trials: list[optuna.trial.FrozenTrial]) -> str:
+    """How the study's trials are ranked: as recorded by its strategy, or, for a study stored
+    before the ranking was recorded, by cases when any trial raced."""
+    recorded = RANKING.get(study)
+    if recorded in RANKINGS:
+        return recorded
+    return RANK_BY_CASES if any(RACING.is_on(t) for t in trials) else RANK_BY_VALUE
+
+
+def _rank_key(sign: int, ranking: str):
+    """Sort key, larger is better (:data:`RANKINGS`)."""
+    if ranking == RANK_BY_CASES:
         return lambda t: (cases_seen(t) or 0, sign * t.value)
     return lambda t: sign * t.value
 
 
-def _raced(trials: list[optuna.trial.FrozenTrial]) -> bool:
-    return any("racing" in t.user_attrs for t in trials)
-
-
 def feasible_ranked(study: optuna.Study, *, need_config: bool = False) -> list[optuna.trial.FrozenTrial]:
     """COMPLETE feasible trials of a single-objective study, best first (ties keep trial order);
-    with ``need_config`` only those that recorded their SRA config. Racing studies rank by
-    (cases seen, value)."""
+    with ``need_config`` only those that recorded their SRA config, in the study's ranking
+    (:func:`ranking_of`)."""
     trials = _feasible(study, need_config)
-    key = _rank_key(_sign(study), _raced(trials))
+    key = _rank_key(_sign(study), ranking_of(study, trials))
     return sorted(trials, key=key, reverse=True)
 
 
@@ -77,7 +85,7 @@ def best_feasible(study: optuna.Study) -> optuna.trial.FrozenTrial | None:
     trials = _feasible(study, False)
     if not trials:
         return None
-    return max(trials, key=_rank_key(_sign(study), _raced(trials)))
+    return max(trials, key=_rank_key(_sign(study), ranking_of(study, trials)))
 
 
 def racing_incumbent(study: optuna.Study, steps: Iterable[int]) -> optuna.trial.FrozenTrial:
@@ -96,10 +104,10 @@ def racing_incumbent(study: optuna.Study, steps: Iterable[int]) -> optuna.trial.
     return optuna.trial.create_trial(value=0.0, intermediate_values={int(s): 0.0 for s in steps})
 
 
-def recorded_for(study: optuna.Study, attr: str, trial: optuna.trial.FrozenTrial) -> dict[str, Any] | None:
+def recorded_for(study: optuna.Study, attr: Attr[dict[str, Any]], trial: optuna.trial.FrozenTrial) -> dict[str, Any] | None:
     """The study attr ``attr`` if it was recorded for ``trial`` (its ``trial`` field), else None:
     what the holdout and the best trial's evidence keep while the best trial does not change."""
-    done = study.user_attrs.get(attr)
+    done = attr.get(study)
     return done if done and done.get("trial") == trial.number else None
 
 
@@ -134,11 +142,11 @@ def trial_summary(t: optuna.trial.FrozenTrial) -> dict[str, Any]:
         "number": t.number,
         "value": t.value if t.values is None or len(t.values) == 1 else None,
         "values": t.values,
-        "params": t.user_attrs.get("sra", t.params),
+        "params": CONFIG.get(t, t.params),
         "constraints": t.constraints,
-        "task_scores": t.user_attrs.get("task_scores"),
-        "perplexity_ratio": t.user_attrs.get("perplexity_ratio"),
-        "sra_stats": t.user_attrs.get("sra_stats"),
+        "task_scores": TASK_SCORES.get(t),
+        "perplexity_ratio": PERPLEXITY_RATIO.get(t),
+        "sra_stats": SRA_STATS.get(t),
         "n_cases": cases_seen(t),
-        "racing": t.user_attrs.get("racing"),
+        "racing": RACING.get(t),
     }

@@ -7,8 +7,9 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
+from sra_search.search.storage.attrs import BEST_EVIDENCE, ELAPSED_S, HOLDOUT, MODEL, OBJECTIVE, SPEC, baselines_of
 from sra_search.search.results import best_feasible, pareto_feasible, trial_summary
-from sra_search.search.storage import open_storage
+from sra_search.search.storage.rdb import open_storage
 from sra_search.urls import redact_url
 
 
@@ -17,25 +18,22 @@ def study_status(study: optuna.Study) -> dict[str, Any]:
     counts = {s.name.lower(): 0 for s in TrialState}
     for t in study.get_trials(deepcopy=False):
         counts[t.state.name.lower()] += 1
-    attrs = study.user_attrs
-    spec = attrs.get("spec") or {}
+    spec = SPEC.get(study) or {}
     best = best_feasible(study)
     budget = spec.get("budget") or {}
     out: dict[str, Any] = {
         "study": study.study_name,
-        "model": attrs.get("model"),
-        "objective": attrs.get("objective"),
+        "model": MODEL.get(study),
+        "objective": OBJECTIVE.get(study),
         "directions": [d.name.lower() for d in study.directions],
         "trials": counts,
         "budget": budget,
-        "elapsed_s": attrs.get("elapsed_s"),
+        "elapsed_s": ELAPSED_S.get(study),
         "best": trial_summary(best) if best else None,
-        "best_evidence": attrs.get("best_evidence"),
-        "holdout": attrs.get("holdout"),
+        "best_evidence": BEST_EVIDENCE.get(study),
+        "holdout": HOLDOUT.get(study),
         "baselines": {
-            k: {"score": v.get("score"), "n_cases": v.get("n_cases")}
-            for k, v in attrs.items()
-            if k.startswith("baseline:") and isinstance(v, dict)
+            k: {"score": v.get("score"), "n_cases": v.get("n_cases")} for k, v in baselines_of(study).items()
         },
     }
     if len(study.directions) > 1:

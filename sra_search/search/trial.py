@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING, Any
 import optuna
 
 from sra_search.search.baselines import Baselines, paired_scores
-from sra_search.search.jobs import Job
+from sra_search.search.execution.jobs import Job
 from sra_search.search.objective import combine, constraint_values, mean, task_value
 from sra_search.search.results import compact_outcomes
-from sra_search.search.optuna_private import trial_id
-from sra_search.search.pool import Slot
-from sra_search.search.schema import Constraints
+from sra_search.search.storage.attrs import OUTCOMES, PERPLEXITY_RATIO, SRA_STATS, TASK_SCORES
+from sra_search.search.storage.optuna_private import trial_id
+from sra_search.search.execution.pool import Slot
+from sra_search.search.studyfile.schema import Constraints
 
 if TYPE_CHECKING:
     from objectives.outcomes import Outcomes
@@ -54,8 +55,8 @@ class TrialRun:
     eval_s: float = 0.0
     reports: int = 0
     started: float = field(default_factory=time.monotonic)
-    race: Any = None
-    """A racing trial's :class:`~sra_search.search.pruning.RaceState` (``None`` otherwise)."""
+    state: Any = None
+    """The search strategy's per-trial state (racing: a ``RaceState``; ``None`` for fixed chunks)."""
 
     @property
     def trial_id(self) -> int:
@@ -116,18 +117,16 @@ class TrialRun:
         stats = self.stats
         for name, c in constraint_values(constraints, perplexity_ratio=self.ppl, stats=stats).items():
             self.trial.set_constraint(name, c)
-        self.trial.set_user_attr("task_scores", self.task_scores(keys))
-        self.trial.set_user_attr("sra_stats", stats.to_dict())
+        TASK_SCORES.set(self.trial, self.task_scores(keys))
+        SRA_STATS.set(self.trial, stats.to_dict())
         if self.ppl is not None:
-            self.trial.set_user_attr("perplexity_ratio", self.ppl)
+            PERPLEXITY_RATIO.set(self.trial, self.ppl)
         return stats
 
     def record_outcomes(self, keys: Baselines) -> None:
-        """Set the ``outcomes`` attr (per-case scores, :meth:`outcomes_attr`) and, racing, ``racing``."""
+        """Set the ``outcomes`` attr (per-case scores, :meth:`outcomes_attr`)."""
         if self.scores:
-            self.trial.set_user_attr("outcomes", self.outcomes_attr(keys))
-        if self.race is not None:
-            self.trial.set_user_attr("racing", self.race.attr())
+            OUTCOMES.set(self.trial, self.outcomes_attr(keys))
 
     def outcomes_attr(self, keys: Baselines) -> dict[str, dict[str, Any]]:
         """The trial's ``outcomes`` user attr: per task (by name; ``name#i`` for a repeated name) its

@@ -144,3 +144,52 @@ def test_lower_layers_do_not_name_upper_ones(folder, forbidden):
         if forbidden in line
     ]
     assert not hits, f"{forbidden} named in {folder}: {hits}"
+
+
+# Inside search/: sub-package or module -> level, lowest first (sra_search/search/__init__.py
+# gives the same order in words). The longest matching prefix wins; the package root only
+# re-exports the study file's names.
+SEARCH_LEVELS = {
+    "sra_search.search.studyfile": 0,
+    "sra_search.search.storage": 1, "sra_search.search.tuning": 1, "sra_search.search.execution": 1,
+    "sra_search.search.results": 2, "sra_search.search.objective": 2, "sra_search.search.baselines": 2,
+    "sra_search.search.trial": 2, "sra_search.search.progress": 2, "sra_search.search.status": 2,
+    "sra_search.search.run_summary": 2,
+    "sra_search.search.strategies": 3,
+    "sra_search.search.decisions": 4,
+    "sra_search.search.driver": 5,
+}  # fmt: skip
+SEARCH_PARTS = {0: "studyfile", 1: "storage/tuning/execution", 2: "trial records", 3: "strategies", 4: "decisions", 5: "driver"}
+
+
+def _search_level(module: str) -> int | None:
+    best = None
+    for prefix, level in SEARCH_LEVELS.items():
+        if (module == prefix or module.startswith(prefix + ".")) and (best is None or len(prefix) > len(best[0])):
+            best = (prefix, level)
+    return best[1] if best else None
+
+
+def test_every_search_module_has_a_level():
+    missing = [m for m in MODULES if m.startswith("sra_search.search.") and _search_level(m) is None]
+    assert not missing, f"search modules with no level in SEARCH_LEVELS: {missing}"
+
+
+def test_search_parts_point_down():
+    wrong = []
+    for module in MODULES:
+        mine = _search_level(module)
+        if mine is None:
+            continue
+        for line, target in imports_of(module):
+            theirs = _search_level(target)
+            if theirs is not None and theirs > mine:
+                wrong.append(f"{module}:{line} ({SEARCH_PARTS[mine]}) imports {target} ({SEARCH_PARTS[theirs]})")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_search_is_laid_out_in_parts():
+    """search/ holds the loop's modules and its sub-packages, not one flat folder."""
+    top = sorted(p.stem for p in (ROOT / "sra_search" / "search").glob("*.py") if p.stem != "__init__")
+    assert len(top) <= 9, f"search/ has {len(top)} top-level modules: put new ones in the sub-package of what they do"
+    assert not (ROOT / "sra_search" / "search" / "cluster.py").exists(), "cluster scaffolding lives in benchmarks/"

@@ -1,4 +1,4 @@
-"""A real Ray cluster on this machine (head + 2 worker nodes, ``sra_search.search.cluster``) and a
+"""A real Ray cluster on this machine (head + 2 worker nodes, ``benchmarks.local_cluster``) and a
 PostgreSQL server whose study role needs a password; both started once per module.
 
 The password reaches the job the way ray_cluster.yaml passes it: in the environment of the head
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from sra_search.search.cluster import LocalCluster
+from benchmarks.local_cluster import LocalCluster
 
 REPO = Path(__file__).resolve().parents[2]
 PG = REPO / "scripts" / "postgres.sh"

@@ -32,7 +32,7 @@ import pytest
 import sqlalchemy as sa
 from optuna.trial import TrialState
 
-from sra_search.search.examples import tiny_study_toml
+from sra_search.search.studyfile.examples import tiny_study_toml
 
 pytestmark = [pytest.mark.slow, pytest.mark.cluster]
 REPO = Path(__file__).resolve().parents[2]

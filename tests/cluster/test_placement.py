@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sra_search.search.placement import capacity_problem, fits, placement_problem, worker_request
-from sra_search.search.schema import StudyFileError, parse_study
+from sra_search.search.execution.placement import capacity_problem, fits, placement_problem, worker_request
+from sra_search.search.studyfile.schema import StudyFileError, parse_study
 
 NODES = [
     {"CPU": 0.0, "head": 1.0, "node:__internal_head__": 1.0, "memory": 1e9},

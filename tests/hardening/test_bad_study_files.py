@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from sra_search.cli.app import app
-from sra_search.search.schema import StudyFileError, parse_study
+from sra_search.search.studyfile.schema import StudyFileError, parse_study
 
 REPO = Path(__file__).resolve().parents[2]
 HARBOR = str(REPO / "studies" / "data" / "harbor-town.txt")

@@ -39,8 +39,8 @@ def test_worker_passes_the_reason_on_to_the_driver(tiny_model_dir):
     import os
     import pickle
 
-    from sra_search.search.jobs import Job
-    from sra_search.search.worker import TrialWorker
+    from sra_search.search.execution.jobs import Job
+    from sra_search.search.execution.worker import TrialWorker
 
     w = TrialWorker(tiny_model_dir, threads=1)
     out = w.evaluate(Job("main", 0, "passkey", {"length": 96}, "search", 0, 2, None, SHORT.model_dump()))
@@ -53,7 +53,7 @@ def test_worker_passes_the_reason_on_to_the_driver(tiny_model_dir):
 @pytest.mark.slow
 def test_search_on_too_short_prompts_says_why_sra_did_nothing(tiny_model_dir, ray_local, tmp_path, caplog):
     from sra_search.search.driver import Driver, RunOptions
-    from sra_search.search.schema import parse_study
+    from sra_search.search.studyfile.schema import parse_study
 
     spec = parse_study(f"""
 name = "too-short"
@@ -82,7 +82,7 @@ grace_s = 3
     messages = []
     with caplog.at_level(logging.WARNING, logger="sra_search.search.driver"):
         summary = Driver(spec, RunOptions(holdout=False, on_progress=lambda p: messages.append(p.message))).run()
-    assert summary["trials"]["complete"] == 2
+    assert summary.trials["complete"] == 2
     warned = [r.getMessage() for r in caplog.records if "SRA edited no row" in r.getMessage()]
     assert len(warned) == 1, caplog.text  # once per run, not once per trial
     assert "middle region too short" in warned[0] and "raise the task's length" in warned[0]

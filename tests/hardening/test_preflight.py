@@ -1,7 +1,7 @@
-"""A study file is checked completely before anything is written (``search/preflight.py``): the
+"""A study file is checked completely before anything is written (``search/studyfile/preflight.py``): the
 model must be loadable, file parameters must exist and lie inside the directories a study may
 read, the first case of each task must build, the name must fit Optuna's column. A run that still
-fails before its first trial leaves nothing that blocks the corrected file (``search/definition.py``)."""
+fails before its first trial leaves nothing that blocks the corrected file (``search/storage/definition.py``)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,10 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from sra_search.cli.app import app
-from sra_search.search import preflight
-from sra_search.search.definition import FAILED_EARLY, StudyMismatchError
-from sra_search.search.schema import StudyFileError, parse_study
+from sra_search.search.studyfile import preflight
+from sra_search.search.storage.attrs import FAILED_EARLY
+from sra_search.search.storage.definition import StudyMismatchError
+from sra_search.search.studyfile.schema import StudyFileError, parse_study
 
 REPO = Path(__file__).resolve().parents[2]
 HARBOR = REPO / "studies" / "data" / "harbor-town.txt"
@@ -157,7 +158,7 @@ def test_study_names_fit_optunas_column():
 @pytest.fixture
 def workers_fail(monkeypatch):
     """Workers that cannot start: the run stops after the study was created, before its first trial."""
-    from sra_search.search.pool import WorkerPool, WorkerSetupError
+    from sra_search.search.execution.pool import WorkerPool, WorkerSetupError
 
     def fail(self):
         raise WorkerSetupError("worker 0 could not load the model: out of memory")
@@ -173,12 +174,12 @@ def test_a_study_that_never_ran_a_trial_is_replaced_by_the_corrected_file(tmp_pa
     assert first.exit_code == 2 and "out of memory" in first.output, first.output
     url = f"sqlite:///{tmp_path / 'db' / 'study.db'}"
     stored = optuna.load_study(study_name="pre", storage=url)
-    assert "out of memory" in stored.user_attrs[FAILED_EARLY]
+    assert "out of memory" in FAILED_EARLY.get(stored)
     # The user fixes the file (a defining part changes) and runs again: no "different definition".
     study.write_text(study.read_text().replace("max_ratio = 1.5", "max_ratio = 1.4"))
     again = runner.invoke(app, ["run", str(study), "--no-holdout"])
     assert again.exit_code == 2 and "different definition" not in again.output and "out of memory" in again.output
-    from sra_search.search.schema import load_study_file
+    from sra_search.search.studyfile.schema import load_study_file
 
     assert optuna.load_study(study_name="pre", storage=url).user_attrs["definition_hash"] == load_study_file(study).definition_hash()
 
@@ -186,14 +187,14 @@ def test_a_study_that_never_ran_a_trial_is_replaced_by_the_corrected_file(tmp_pa
 @pytest.mark.parametrize("history", ["a finished trial", "no failed start"])
 def test_a_study_with_results_is_never_replaced(tmp_path, monkeypatch, tiny_model_dir, history):
     from sra_search.search.driver import Driver, RunOptions
-    from sra_search.search.schema import load_study_file
+    from sra_search.search.studyfile.schema import load_study_file
 
     monkeypatch.chdir(tmp_path)
     study = _study(tmp_path, tiny_model_dir, str(HARBOR))
     driver = Driver(load_study_file(study), RunOptions(holdout=False))
     st_ = driver.open_study()
     if history == "a finished trial":
-        st_.set_user_attr(FAILED_EARLY, "WorkerSetupError: x")
+        FAILED_EARLY.set(st_, "WorkerSetupError: x")
         st_.tell(st_.ask(), 0.5)
     study.write_text(study.read_text().replace("max_ratio = 1.5", "max_ratio = 1.4"))
     with pytest.raises(StudyMismatchError, match="different definition"):

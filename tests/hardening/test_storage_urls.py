@@ -16,8 +16,8 @@ from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from sra_search.cli.app import app
-from sra_search.search.schema import StudyFileError, resolve_storage_url
-from sra_search.search.storage_url import StorageURLError, usable_url
+from sra_search.search.studyfile.schema import StudyFileError, resolve_storage_url
+from sra_search.search.studyfile.storage_url import StorageURLError, usable_url
 from sra_search.urls import redact_url, scrub_secrets
 
 REPO = Path(__file__).resolve().parents[2]

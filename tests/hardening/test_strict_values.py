@@ -19,8 +19,8 @@ from sra_search.cli.app import app
 from sra_search.presets import PresetFormatError, Registry, read_preset
 from sra_search.presets.schema import check_name
 from sra_search.presets.store import versions
-from sra_search.search.schema import StudyFileError, parse_study
-from sra_search.search.task_params import check_task_params
+from sra_search.search.studyfile.schema import StudyFileError, parse_study
+from sra_search.search.studyfile.task_params import check_task_params
 
 REPO = Path(__file__).resolve().parents[2]
 PRESET = REPO / "presets" / "smollm2-135m" / "passkey" / "v3.json"

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sra_search.search.schema import StudyFileError, parse_study
-from sra_search.search.toml_positions import key_lines
+from sra_search.search.studyfile.schema import StudyFileError, parse_study
+from sra_search.search.studyfile.toml_positions import key_lines
 
 # A study file as lines; "@KEY" marks the line each breakable key is on. DECOY_* are replaced by
 # drawn text inside a multi-line basic string, a multi-line literal string and a comment.

@@ -210,13 +210,13 @@ def case_regress(env: Env) -> Case:
 
 
 def case_export(env: Env) -> Case:
-    from sra_search.search.export import BucketOutcome, ExportResult
+    from sra_search.search.decisions.export import BucketOutcome, ExportResult
 
     written = env.root / "presets" / "v9.json"
     outcome = BucketOutcome(study=HOSTILE, trial=3, min_tokens=0, max_tokens=1024, ok=False, reasons=[HOSTILE],
                             verdict=HOSTILE)  # fmt: skip
     result = ExportResult(buckets=[outcome], preset=SimpleNamespace(version=9), path=written)
-    _stub(env, "sra_search.search.export", "export", result)
+    _stub(env, "sra_search.search.decisions.export", "export", result)
     return Case(["export", str(env.root / "s.toml"), "--to", str(env.root / "presets")],
                 [f"0-1024 tokens: {HOSTILE}", f"wrote {written} (version 9", f"no: {HOSTILE}"], table=True)  # fmt: skip
 

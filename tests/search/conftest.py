@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sra_search.search.examples import HARBOR, tiny_study_toml
+from sra_search.search.studyfile.examples import HARBOR, tiny_study_toml
 
 
 @pytest.fixture(scope="session")
@@ -25,7 +25,7 @@ def ray_local():
 
 @pytest.fixture
 def study_text():
-    """The tiny-study builder, :func:`sra_search.search.examples.tiny_study_toml`."""
+    """The tiny-study builder, :func:`sra_search.search.studyfile.examples.tiny_study_toml`."""
     return tiny_study_toml
 
 

@@ -11,7 +11,7 @@ from sra_search import SRAConfig
 from sra_search.cli.app import app
 from sra_search.presets import Registry
 from sra_search.presets.attempts import read_attempts
-from sra_search.search.export import ExportError, export, model_key
+from sra_search.search.decisions.export import ExportError, export, model_key
 
 CFG = SRAConfig(tau_in=1.0, tau_ou=1.0, s_in=1.5, s_ou=1.2, c_s=2, c_e=8)
 # Held-out cases per bucket spread over 2 lengths, over the study's whole range (no length choice
@@ -265,7 +265,7 @@ def test_a_bucket_covers_only_the_lengths_where_search_cases_gain(tmp_path, tiny
     ],
 )
 def test_choose_range_on_synthetic_outcomes(means, expected):
-    from sra_search.search.bucket_range import LengthGains, choose_range
+    from sra_search.search.decisions.bucket_range import LengthGains, choose_range
 
     # 8 cases per length whose mean gain is the given one (0/1 outcomes: gains in {-1, 0, 1}).
     points = []
@@ -278,7 +278,7 @@ def test_choose_range_on_synthetic_outcomes(means, expected):
 
 
 def test_unseen_template_is_another_wording_of_the_task():
-    from sra_search.search.transfer import unseen_template
+    from sra_search.search.decisions.transfer import unseen_template
 
     assert unseen_template("passkey", {"length": 512}) == "notes"
     assert unseen_template("passkey", {"template": "notes"}) == "landmark"

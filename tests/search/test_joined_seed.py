@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sra_search.search import samplers, space
+from sra_search.search.tuning import samplers, space
 from sra_search.search.driver import Driver
-from sra_search.search.schema import load_study_file
+from sra_search.search.studyfile.schema import load_study_file
 
 
 def test_two_drivers_opening_an_empty_study_at_once_sample_different_parameters(tiny_model_dir, write_study, study_text, tmp_path):

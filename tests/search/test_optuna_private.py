@@ -1,4 +1,4 @@
-"""The Optuna internals the search relies on (sra_search/search/optuna_private.py): each test
+"""The Optuna internals the search relies on (sra_search/search/storage/optuna_private.py): each test
 fails when an Optuna release changes one, before a driver misbehaves with it."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import optuna
 import pytest
 from optuna.storages import RDBStorage
 
-from sra_search.search import optuna_private
-from sra_search.search.storage import _RETRIED, ResilientRDBStorage, open_storage
+from sra_search.search.storage import optuna_private
+from sra_search.search.storage.rdb import _RETRIED, ResilientRDBStorage, open_storage
 
 
 @pytest.fixture
@@ -69,7 +69,7 @@ def test_wilcoxon_pruner_reads_only_best_trial_and_direction_of_the_study():
     the pruner must read nothing else of the study, and pair with the trial it is given."""
     from optuna.trial import TrialState, create_trial
 
-    from sra_search.search.samplers import RacingPruner
+    from sra_search.search.strategies.wilcoxon_pruner import RacingPruner
 
     dist = optuna.distributions.FloatDistribution(0, 1)
 

@@ -72,18 +72,19 @@ def test_run_summary_prints_trials_recorded_before_and_after_sra_summary():
     from sra_search.cli import output
     from sra_search.cli.run_cmd import _print_summary
     from sra_search.runtime.stats import SRASummary
+    from sra_search.search.run_summary import RunSummary
 
     old = {"edited_rows": 0, "examined_rows": None, "edited_share": None, "accumulated_attention_mean": 1.0,
            "accumulated_attention_p95": None}  # fmt: skip
     new = SRASummary(examined_rows=40).to_dict()
     for stats in (old, new):
-        summary = {
-            "study": "s", "model": "m", "objective": "passkey score", "storage": "sqlite:///x.db",
-            "trials": {"complete": 1, "pruned": 0, "fail": 0, "waiting": 0}, "new_trials_done": 1, "elapsed_s": 3.0,
-            "best": {"number": 0, "value": 0.5, "task_scores": {"passkey": 0.5}, "perplexity_ratio": None,
-                     "sra_stats": stats, "params": {"tau_in": 0.5}},
-            "holdout": None,
-        }  # fmt: skip
+        summary = RunSummary(
+            study="s", model="m", objective="passkey score", storage="sqlite:///x.db",
+            trials={"complete": 1, "pruned": 0, "fail": 0, "waiting": 0}, new_trials_done=1, recovered_stale=0,
+            elapsed_s=3.0, best={"number": 0, "value": 0.5, "task_scores": {"passkey": 0.5}, "perplexity_ratio": None,
+                                 "sra_stats": stats, "params": {"tau_in": 0.5}},
+            pareto=None, best_evidence=None, holdout=None,
+        )  # fmt: skip
         with output.console.capture() as cap:
             _print_summary(summary)
         text = cap.get()

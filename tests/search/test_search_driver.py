@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from objectives.compare import attention_for_band
 from sra_search.runtime.stats import SRASummary
 from sra_search.search.driver import Driver, RunOptions, best_feasible
-from sra_search.search.schema import load_study_file
+from sra_search.search.studyfile.schema import load_study_file
 
 pytestmark = pytest.mark.slow
 
@@ -25,8 +25,8 @@ def test_study_completes_with_two_workers_in_sqlite(tiny_model_dir, ray_local, w
     driver = Driver(load_study_file(path), RunOptions(on_progress=seen.append))
     summary = driver.run()
 
-    assert summary["trials"]["complete"] + summary["trials"]["pruned"] == 6
-    assert summary["trials"]["fail"] == 0 and summary["new_trials_done"] == 6
+    assert summary.trials["complete"] + summary.trials["pruned"] == 6
+    assert summary.trials["fail"] == 0 and summary.new_trials_done == 6
     study = optuna.load_study(study_name="tiny-sqlite", storage=url)
     trials = study.get_trials(states=[TrialState.COMPLETE])
     assert len(trials) == 6
@@ -52,16 +52,16 @@ def test_study_completes_with_two_workers_in_sqlite(tiny_model_dir, ray_local, w
     assert any(k.startswith("baseline:perplexity:search") for k in baselines)
     assert any(k.startswith("baseline:passkey:holdout") for k in baselines)
     best = best_feasible(study)
-    assert best is not None and summary["best"]["number"] == best.number
-    assert summary["holdout"]["trial"] == best.number and summary["holdout"]["tasks"]["passkey"]["n_cases"] == 2
+    assert best is not None and summary.best["number"] == best.number
+    assert summary.holdout["trial"] == best.number and summary.holdout["tasks"]["passkey"]["n_cases"] == 2
     # Baselines keep their case keys; the holdout keeps its per-case scores and the paired evidence.
     search_base = next(v for k, v in baselines.items() if k.startswith("baseline:passkey:search"))
     assert search_base["case_keys"] == [f"{rec['key']}:{i}" for i in range(4)]
-    held = summary["holdout"]
+    held = summary.holdout
     assert held["outcomes"]["passkey"]["key"].endswith(":holdout") and len(held["outcomes"]["passkey"]["scores"]) == 2
     assert held["tasks"]["passkey"]["evidence"]["n"] == 2 and "n = 2" in held["tasks"]["passkey"]["verdict"]
     # The best trial's paired test on the search cases it saw is recorded once, with its verdict.
-    ev = summary["best_evidence"]
+    ev = summary.best_evidence
     assert ev == study.user_attrs["best_evidence"] and ev["trial"] == best.number
     assert ev["tasks"]["passkey"]["evidence"]["n"] == 4 and "n = 4" in ev["tasks"]["passkey"]["verdict"]
     # Progress went through the phases, with two workers.
@@ -70,13 +70,13 @@ def test_study_completes_with_two_workers_in_sqlite(tiny_model_dir, ray_local, w
     assert len(seen[-1].workers) == 0 or len({w["pid"] for w in seen[-2].workers}) == 2
 
     # Each worker loaded the model once and kept it for all its chunks.
-    assert len(summary["workers"]) == 2 and all(w["model_loads"] == 1 for w in summary["workers"])
-    assert sum(w["jobs"] for w in summary["workers"]) >= 6 * 3
+    assert len(summary.workers) == 2 and all(w["model_loads"] == 1 for w in summary.workers)
+    assert sum(w["jobs"] for w in summary.workers) >= 6 * 3
 
     # A second run is a resume: nothing left to do, nothing re-measured, nothing lost.
     again = Driver(load_study_file(path), RunOptions()).run()
-    assert again["new_trials_done"] == 0 and again["trials"]["complete"] == 6
-    assert again["holdout"] == summary["holdout"]
+    assert again.new_trials_done == 0 and again.trials["complete"] == 6
+    assert again.holdout == summary.holdout
 
     # --trials extends the same study; the CLI reports it as JSON.
     from sra_search.cli.app import app
@@ -117,7 +117,7 @@ def test_constraints_are_enforced(tiny_model_dir, ray_local, write_study, study_
         if t.user_attrs["perplexity_ratio"] > 1.0000001:
             assert not feasible
     if all(any(v > 0 for v in t.constraints.values()) for t in done):
-        assert summary["best"] is None and best_feasible(study) is None
+        assert summary.best is None and best_feasible(study) is None
         with pytest.raises(ValueError, match="feasible"):
             study.best_trial
 
@@ -146,6 +146,6 @@ def test_grid_sweep_visits_every_point(tiny_model_dir, ray_local, write_study, s
     )
     summary = Driver(load_study_file(write_study(text)), RunOptions(holdout=False)).run()
     study = optuna.load_study(study_name="tiny-grid", storage=url)
-    assert summary["trials"]["complete"] == 3  # the budget is capped at the grid size
+    assert summary.trials["complete"] == 3  # the budget is capped at the grid size
     assert sorted(t.params["tau_in"] for t in study.trials) == [0.1, 0.5, 1.0]
     assert all(t.user_attrs["sra"]["c_e"] == 16 for t in study.trials)

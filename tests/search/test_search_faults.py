@@ -15,7 +15,7 @@ import pytest
 from optuna.trial import TrialState
 
 from sra_search.search.driver import Driver, RunOptions
-from sra_search.search.schema import load_study_file
+from sra_search.search.studyfile.schema import load_study_file
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
@@ -77,7 +77,7 @@ def test_driver_killed_with_sigkill_resumes(tiny_model_dir, ray_local, write_stu
     for number, value in before.items():
         assert by_number[number].state == TrialState.COMPLETE and by_number[number].value == value
     # The killed driver's RUNNING trials were failed (stale heartbeat) and re-enqueued once.
-    assert summary["recovered_stale"] == len(left_running)
+    assert summary.recovered_stale == len(left_running)
     for number, params in left_running.items():
         assert by_number[number].state == TrialState.FAIL
         retries = [t for t in study.trials if t.system_attrs.get("failed_trial") == number]
@@ -86,9 +86,9 @@ def test_driver_killed_with_sigkill_resumes(tiny_model_dir, ray_local, write_stu
         assert len(retries) == 1 and params.items() <= retries[0].params.items(), (params, retries[0].params)
         assert retries[0].state in (TrialState.COMPLETE, TrialState.PRUNED)
     # The budget counts what was done before the kill.
-    counts = summary["trials"]
+    counts = summary.trials
     assert counts["complete"] + counts["pruned"] == budget and counts["running"] == 0
-    assert summary["new_trials_done"] == budget - len(before) - sum(
+    assert summary.new_trials_done == budget - len(before) - sum(
         1 for t in study.trials if t.state == TrialState.PRUNED and t.number in before
     )
 
@@ -121,4 +121,4 @@ def test_killed_worker_does_not_stop_the_study(tiny_model_dir, ray_local, write_
     assert len(retries) == 1 and retries[0].params == failed[0].params
     assert retries[0].state in (TrialState.COMPLETE, TrialState.PRUNED)
     assert "fail_reason" not in retries[0].user_attrs
-    assert summary["trials"]["complete"] + summary["trials"]["pruned"] == budget
+    assert summary.trials["complete"] + summary.trials["pruned"] == budget

@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
-from sra_search.search.jobs import PPL_TASK_INDEX, Job, perplexity_job, task_jobs
-from sra_search.search.schema import PerplexityConstraint, TaskSpec
+from sra_search.search.execution.jobs import PPL_TASK_INDEX, Job, perplexity_job, task_jobs
+from sra_search.search.studyfile.schema import PerplexityConstraint, TaskSpec
 
 
 def test_task_jobs_cover_the_cases_in_chunks():

@@ -10,7 +10,7 @@ import pytest
 from sra_search.search import objective as obj
 from sra_search.runtime.stats import SRASummary
 from sra_search.search.results import best_feasible
-from sra_search.search.schema import AttentionConstraint, Constraints, PerplexityConstraint
+from sra_search.search.studyfile.schema import AttentionConstraint, Constraints, PerplexityConstraint
 
 
 def test_task_value_delta_and_direction():
@@ -79,7 +79,7 @@ def test_infeasible_trial_is_never_best_with_set_constraint():
 def test_retry_once_keeps_params_not_results():
     from optuna.trial import TrialState
 
-    from sra_search.search.storage import RETRY
+    from sra_search.search.storage.rdb import RETRY
 
     study = optuna.create_study(direction="maximize")
     t = study.ask({"x": optuna.distributions.FloatDistribution(0, 1)})
@@ -103,7 +103,7 @@ def test_retry_once_keeps_params_not_results():
 def test_min_edited_share_with_nothing_examined_is_infeasible_not_an_error():
     # Both loops off (or every prompt too short): no row examined, so nothing edited.
     from sra_search.search.objective import constraint_values
-    from sra_search.search.schema import Constraints
+    from sra_search.search.studyfile.schema import Constraints
 
     stats = SRASummary.merge([SRASummary(edited_rows=0, examined_rows=0)])
     out = constraint_values(Constraints(min_edited_share=0.01, attention=None), perplexity_ratio=None, stats=stats)

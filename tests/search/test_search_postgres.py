@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from optuna.trial import TrialState
 
 from sra_search.search.driver import Driver, RunOptions
-from sra_search.search.schema import load_study_file
+from sra_search.search.studyfile.schema import load_study_file
 from sra_search.search.status import storage_status
 
 pytestmark = pytest.mark.slow
@@ -46,8 +46,8 @@ def test_study_on_postgresql(tiny_model_dir, ray_local, write_study, study_text,
     assert postgres_url.startswith("postgresql")
     path = write_study(study_text(tiny_model_dir, name="tiny-pg", storage=postgres_url, trials=4, search=4))
     summary = Driver(load_study_file(path), RunOptions(holdout=False)).run()
-    assert summary["trials"]["complete"] + summary["trials"]["pruned"] == 4
-    assert summary["storage"].startswith("postgresql")
+    assert summary.trials["complete"] + summary.trials["pruned"] == 4
+    assert summary.storage.startswith("postgresql")
 
     # The trials are in the server's tables (not in some local file).
     engine = sa.create_engine(postgres_url)
@@ -63,6 +63,6 @@ def test_study_on_postgresql(tiny_model_dir, ray_local, write_study, study_text,
 
     # Resume on PostgreSQL: nothing re-run; status reads the same storage.
     again = Driver(load_study_file(path), RunOptions(holdout=False)).run()
-    assert again["new_trials_done"] == 0
+    assert again.new_trials_done == 0
     status = storage_status(postgres_url)
     assert [s["study"] for s in status["studies"]] == ["tiny-pg"]

@@ -1,8 +1,8 @@
 """Racing over cases (``[pruner] kind = "racing"``) and per-case outcomes in the study.
 
-The mechanism tests drive the real :class:`~sra_search.search.pruning.Racing`,
+The mechanism tests drive the real :class:`~sra_search.search.strategies.racing.Racing`,
 :class:`~sra_search.search.trial.TrialRun` and Optuna's ``WilcoxonPruner`` (through
-:class:`~sra_search.search.samplers.RacingPruner`) on an in-memory study, with chunk outcomes
+:class:`~sra_search.search.strategies.wilcoxon_pruner.RacingPruner`) on an in-memory study, with chunk outcomes
 made up case by case instead of a worker's; the last test runs a racing study end to end on the
 tiny model with Ray, and resumes it.
 """
@@ -17,10 +17,11 @@ import pytest
 from optuna.trial import TrialState
 
 from sra_search.search.baselines import Baselines, cached_outcomes, paired_scores
-from sra_search.search.pruning import Racing, chunk_pruning
+from sra_search.search.strategies.racing import Racing
+from sra_search.search.strategies.registry import make_pruner, strategy_for
+from sra_search.search.strategies.wilcoxon_pruner import RacingPruner
 from sra_search.search.results import best_feasible, compact_outcomes, expand_outcomes, feasible_ranked, trial_summary
-from sra_search.search.samplers import RacingPruner, make_pruner
-from sra_search.search.schema import StudyFileError, parse_study
+from sra_search.search.studyfile.schema import StudyFileError, parse_study
 from sra_search.search.trial import TrialRun
 
 STUDY = """
@@ -116,7 +117,7 @@ class Race:
     def __init__(self, baseline: list[float], pruner: str = RACE) -> None:
         self.spec = spec_of(pruner, search=len(baseline))
         self.keys = Baselines("m", list(self.spec.tasks), None, self.spec.race.max_cases)
-        self.racing = chunk_pruning(self.spec, self.keys)
+        self.racing = strategy_for(self.spec, self.keys)
         assert isinstance(self.racing, Racing)
         entry = {"score": sum(baseline) / len(baseline), "case_scores": baseline, "case_keys": [key(i) for i in range(len(baseline))],
                  "higher_is_better": True, "n_cases": len(baseline), "eval_s": 0.0}  # fmt: skip
@@ -128,7 +129,7 @@ class Race:
         from objectives.outcomes import Outcomes
 
         trial = self.study.ask()
-        run = TrialRun(trial=trial, config={}, slot=0, jobs=self.racing.first_jobs({}), race=self.racing.new_race())
+        run = TrialRun(trial=trial, config={}, slot=0, jobs=self.racing.first_jobs({}), state=self.racing.new_state())
         state = None
         while run.step < len(run.jobs):
             job = run.jobs[run.step]
@@ -143,6 +144,7 @@ class Race:
                 break
             run.step += 1
         run.record_outcomes(self.keys)
+        self.racing.record(run)
         if state is TrialState.PRUNED:
             return self.study.tell(trial, state=state)
         return self.study.tell(trial, run.value(self.baselines, self.keys, "delta"))
@@ -266,13 +268,13 @@ def test_baselines_pair_by_case_key_and_old_entries_get_their_keys_back():
 @pytest.mark.slow
 def test_racing_study_end_to_end_and_resume(tiny_model_dir, ray_local, write_study, study_text, tmp_path):
     from sra_search.search.driver import Driver, RunOptions
-    from sra_search.search.schema import load_study_file
+    from sra_search.search.studyfile.schema import load_study_file
 
     url = f"sqlite:///{tmp_path / 'race.db'}"
     racing = 'kind = "racing"\ninitial_cases = 2\nmax_cases = 6'
     path = write_study(study_text(tiny_model_dir, name="tiny-race", storage=url, trials=4, search=6, chunk=2, pruner=racing))
     summary = Driver(load_study_file(path), RunOptions(holdout=False)).run()
-    assert summary["trials"]["complete"] + summary["trials"]["pruned"] == 4 and summary["trials"]["fail"] == 0
+    assert summary.trials["complete"] + summary.trials["pruned"] == 4 and summary.trials["fail"] == 0
     study = optuna.load_study(study_name="tiny-race", storage=url)
     (base_key,) = [k for k in study.user_attrs if k.startswith("baseline:passkey:search")]
     base = study.user_attrs[base_key]
@@ -289,12 +291,12 @@ def test_racing_study_end_to_end_and_resume(tiny_model_dir, ray_local, write_stu
             assert t.intermediate_values == pytest.approx(dict(enumerate(gains)))
     best = best_feasible(study)
     feasible = feasible_ranked(study)
-    assert best is not None and summary["best"]["number"] == best.number
-    assert summary["best"]["n_cases"] == max(len(t.user_attrs["outcomes"]["passkey"]["scores"]) for t in feasible)
+    assert best is not None and summary.best["number"] == best.number
+    assert summary.best["n_cases"] == max(len(t.user_attrs["outcomes"]["passkey"]["scores"]) for t in feasible)
 
     # Resume with a larger budget: the baseline is reused, the race goes on against the incumbent.
     again = Driver(load_study_file(path), RunOptions(trials=6, holdout=False)).run()
-    assert again["new_trials_done"] == 2
+    assert again.new_trials_done == 2
     study = optuna.load_study(study_name="tiny-race", storage=url)
     assert study.user_attrs[base_key] == base
     assert all("racing" in t.user_attrs for t in study.get_trials(states=[TrialState.COMPLETE, TrialState.PRUNED]))

@@ -6,8 +6,9 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from sra_search.search import samplers, space
-from sra_search.search.schema import parse_study
+from sra_search.search.strategies.registry import make_pruner
+from sra_search.search.tuning import samplers, space
+from sra_search.search.studyfile.schema import parse_study
 
 BASE = """
 name = "s"
@@ -27,7 +28,7 @@ trials = 4
 
 def _run(spec, n: int) -> optuna.Study:
     study = optuna.create_study(
-        sampler=samplers.make_sampler(spec), pruner=samplers.make_pruner(spec), directions=samplers.directions(spec)
+        sampler=samplers.make_sampler(spec), pruner=make_pruner(spec), directions=samplers.directions(spec)
     )
     dists = space.distributions(spec.search_space)
     for _ in range(n):
@@ -69,6 +70,6 @@ def test_nsga2_two_objectives():
         + '[sampler]\nkind = "nsga2"\npopulation_size = 4\n'
     )
     assert samplers.directions(spec) == ["maximize", "minimize"]
-    assert isinstance(samplers.make_pruner(spec), optuna.pruners.NopPruner)
+    assert isinstance(make_pruner(spec), optuna.pruners.NopPruner)
     study = _run(spec, 8)
     assert study.best_trials

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from sra_search.search import space
-from sra_search.search.schema import StudyFileError, load_study_file, parse_study, resolve_storage_url
+from sra_search.search.tuning import space
+from sra_search.search.studyfile.schema import StudyFileError, load_study_file, parse_study, resolve_storage_url
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = sorted((REPO / "studies").rglob("*.toml"))  # presets/ and findings/ too

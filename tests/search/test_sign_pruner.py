@@ -6,9 +6,10 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from sra_search.search import samplers
-from sra_search.search.schema import StudyFileError, load_study_file, parse_study
-from sra_search.search.sign_pruner import SignTestPruner, false_prune_rate, looks, sign_p_value
+from sra_search.search.strategies.registry import make_pruner
+from sra_search.search.strategies.wilcoxon_pruner import RacingPruner
+from sra_search.search.studyfile.schema import StudyFileError, load_study_file, parse_study
+from sra_search.search.strategies.sign_pruner import SignTestPruner, false_prune_rate, looks, sign_p_value
 
 STAGES = [8, 16, 32]
 
@@ -74,9 +75,9 @@ trials = 2
 
 def test_the_study_file_chooses_the_sign_test():
     spec = parse_study(STUDY.format(pruner='kind = "racing"\ntest = "sign"\np_threshold = 0.05'))
-    pruner = samplers.make_pruner(spec)
+    pruner = make_pruner(spec)
     assert isinstance(pruner, SignTestPruner) and pruner.looks == 7 and pruner.per_look == pytest.approx(0.05 / 7)
-    assert isinstance(samplers.make_pruner(parse_study(STUDY.format(pruner='kind = "racing"'))), samplers.RacingPruner)
+    assert isinstance(make_pruner(parse_study(STUDY.format(pruner='kind = "racing"'))), RacingPruner)
     with pytest.raises(StudyFileError, match="n_startup_steps: not used by test = 'sign'"):
         parse_study(STUDY.format(pruner='kind = "racing"\ntest = "sign"\nn_startup_steps = 2'))
     with pytest.raises(StudyFileError, match="test: only for kind = 'racing'"):

@@ -7,9 +7,9 @@ import pytest
 from optuna.trial import TrialState
 
 from sra_search.presets import publish
-from sra_search.search import space
+from sra_search.search.tuning import space
 from sra_search.search.driver import Driver, RunOptions
-from sra_search.search.schema import StudyFileError, load_study_file
+from sra_search.search.studyfile.schema import StudyFileError, load_study_file
 from tests.presets.conftest import LONG, SHORT, make_preset
 
 

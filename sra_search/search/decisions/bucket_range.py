@@ -1,0 +1,126 @@
+"""Which prompt lengths a bucket applies SRA on, chosen from search-split outcomes only.
+
+A config that helps at 1k tokens can break short prompts; averaging the two over a bucket that
+starts at 0 hides the gain and publishes the harm. So before its held-out check, export scores
+the candidate on **search** cases at lengths spread over the study's range (never a held-out
+case), and :func:`choose_range` keeps the contiguous run of lengths where it gains: no length
+inside loses on average, the edges that only tie are trimmed, and of several such runs the one
+with the largest total gain wins. The held-out cases are then spread over that run only; prompts
+outside it run without SRA (``SRAStats.inactive`` says why).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from objectives.compare import gain, rescore
+from objectives.lengths import shortest_length
+from sra_search.search.studyfile.task_params import resolve_file_params
+
+
+N_LENGTHS = 4
+"""Task lengths a bucket's cases are spread over, low end to high end."""
+RANGE_CASES = 16
+"""Search cases per length from which a bucket's length range is chosen (0: the study's whole range)."""
+MIN_PROMPT = 128
+"""Shortest held-out prompt of a bucket that starts lower: shorter prompts hold little besides
+the task's instructions."""
+
+
+@dataclass(frozen=True)
+class LengthGains:
+    """Per-case gains (oriented: positive = SRA better) of one config on the search cases of one length."""
+
+    length: int
+    gains: tuple[float, ...]
+
+    @property
+    def mean(self) -> float:
+        return sum(self.gains) / len(self.gains) if self.gains else 0.0
+
+    @property
+    def total(self) -> float:
+        return sum(self.gains)
+
+
+@dataclass(frozen=True)
+class RangeChoice:
+    """The chosen ``[low, high]`` (task lengths), or ``None`` with the reason there is none."""
+
+    low: int | None
+    high: int | None
+    points: tuple[LengthGains, ...]
+    reason: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.low is not None
+
+    def describe(self) -> str:
+        where = ", ".join(f"{p.length}: {p.mean:+.3f} (n = {len(p.gains)})" for p in self.points)
+        head = f"lengths {self.low}-{self.high}" if self.ok else self.reason
+        return f"{head}; search-case gain by length: {where}"
+
+
+def choose_range(points: Sequence[LengthGains]) -> RangeChoice:
+    """The contiguous run of lengths, in length order, with the largest total gain among runs in
+    which no length's mean gain is negative, with tying (zero-gain) lengths trimmed from both
+    ends; none when no length gains."""
+    pts = tuple(sorted(points, key=lambda p: p.length))
+    runs: list[list[LengthGains]] = [[]]
+    for p in pts:
+        if p.mean < 0:
+            runs.append([])  # a losing length splits the lengths into runs
+        else:
+            runs[-1].append(p)
+    best: list[LengthGains] = []
+    for run in runs:
+        while run and run[0].mean == 0:
+            run = run[1:]
+        while run and run[-1].mean == 0:
+            run = run[:-1]
+        if run and sum(p.total for p in run) > sum(p.total for p in best):
+            best = run
+    if not best:
+        return RangeChoice(None, None, pts, "no length where the search cases gain")
+    return RangeChoice(best[0].length, best[-1].length, pts)
+
+
+def scan_lengths(
+    model, tok, task: str, params: dict, config, lengths: Sequence[int], n_cases: int,
+    progress: Callable[[str], None] | None = None,
+) -> list[LengthGains]:
+    """``config`` against the baseline on ``n_cases`` **search** cases at each length."""
+    out = []
+    for n in lengths:
+        cmp = rescore(model, tok, task, params, config, split="search", n_cases=n_cases, lengths=[n],
+                      require_gain=False, progress=progress)  # fmt: skip
+        pairs = zip(cmp.case_scores, cmp.baseline_case_scores)
+        out.append(LengthGains(n, tuple(gain(s, b, cmp.higher_is_better) for s, b in pairs)))
+    return out
+
+
+def bucket_lengths(lo: int, hi: int, k: int = N_LENGTHS) -> list[int]:
+    """``k`` task lengths spread evenly over a bucket ``[lo, hi]`` (from ``MIN_PROMPT`` up when it
+    starts lower; :func:`spread_lengths` raises the start to where the task's prompts fit)."""
+    low = min(hi, max(lo, MIN_PROMPT))
+    if k <= 1 or low == hi:
+        return [hi]
+    return sorted({round(low + (hi - low) * i / (k - 1)) for i in range(k)})
+
+
+def spread_lengths(
+    spec, tok, lo: int, hi: int, n_lengths: int, holdout_cases: int, split: str = "holdout"
+) -> tuple[list[int], int]:
+    """The bucket's held-out (or ``split``) task lengths and cases per length, starting where the
+    task's prompts fit (``MIN_PROMPT`` is a floor, not a promise: LongChat lines need ~190 tokens)."""
+    spread = bucket_lengths(lo, hi, n_lengths)
+    per_length = -(-holdout_cases // len(spread))
+    task = spec.tasks[0]
+    params = resolve_file_params(task.params, None)
+    start = shortest_length(task.name, params, tok, split=split, n_cases=per_length, at_least=spread[0])
+    if start > spread[0]:
+        spread = bucket_lengths(min(start, hi), hi, n_lengths)
+        per_length = -(-holdout_cases // len(spread))
+    return spread, per_length
