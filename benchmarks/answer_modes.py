@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     import torch
 
-    from objectives.evidence import paired_test
+    from sra_search.statistics.paired import paired_test
     from sra_search import SRAConfig, load_model
 
     cfg = None

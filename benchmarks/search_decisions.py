@@ -178,7 +178,7 @@ def run(args, rel) -> dict[str, Any]:  # noqa: ANN001
 
     import ray
 
-    from objectives.evidence import paired_test
+    from sra_search.statistics.paired import paired_test
 
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     work = Path(args.workdir or tempfile.mkdtemp(prefix="sra-search-decisions-"))

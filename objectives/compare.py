@@ -15,7 +15,7 @@ from typing import Any, Callable
 from sra_search.runtime.stats import SRASummary
 from sra_search.values import json_safe
 
-from objectives.gain import gain, gain_counts
+from sra_search.statistics.gain import gain, gain_counts
 from objectives.outcomes import Outcomes
 
 __all__ = [
@@ -95,8 +95,8 @@ class Comparison:
 
     def evidence(self, *, confidence: float = 0.95, seed: int = 0):
         """The paired test of the config against the baseline on these cases
-        (:func:`objectives.evidence.paired_test`, one-sided: is the config better?)."""
-        from objectives.evidence import paired_test  # scipy/statsmodels: the [stats] extra
+        (:func:`sra_search.statistics.paired.paired_test`, one-sided: is the config better?)."""
+        from sra_search.statistics.paired import paired_test  # scipy/statsmodels: the [stats] extra
 
         return paired_test(self.case_scores, self.baseline_case_scores, higher_is_better=self.higher_is_better,
                            confidence=confidence, seed=seed)  # fmt: skip

@@ -4,7 +4,7 @@ with an SRA config, on the same cases, so a study is pointed where the baseline 
 Each (length, depth) cell is ``n`` cases of the task with ``length`` and the task's placement
 parameter (``depth`` or ``position``) fixed. Baseline outcomes are cached by model and case key
 (:class:`BaselineCache`), so mapping a second config costs only its own forwards. Each cell's
-p-value is the two-sided exact McNemar test of its own cases (``objectives.evidence``); a map
+p-value is the two-sided exact McNemar test of its own cases (``sra_search.statistics.paired``); a map
 makes many such tests, so a single small p is a place to look, not a finding.
 """
 
@@ -146,7 +146,7 @@ def measure_map(
 ) -> HeadroomMap:
     """Score ``n_cases`` cases per (length, depth) cell without SRA (cached) and, with ``config``
     (an ``SRAConfig`` or a preset), on the same cases; see the module docstring."""
-    from objectives.evidence import paired_test
+    from sra_search.statistics.paired import paired_test
 
     place = placement_name(task)
     fixed = {f"{place}_min", f"{place}_max", place, "length"}

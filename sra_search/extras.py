@@ -3,7 +3,7 @@
 ``pip install sra-search`` is the core: the runtime, the presets and the registry (applying a
 preset to a model). The rest comes with extras, as ``pyproject.toml`` declares them:
 
-- ``stats``: SciPy and statsmodels -- the paired tests of ``objectives.evidence`` (``export``'s
+- ``stats``: SciPy and statsmodels -- the paired tests of ``sra_search.statistics`` (``paired``, ``power``) (``export``'s
   gate, ``regress``, the verdicts); ``search`` and ``report`` include it.
 - ``search``: Optuna (and its dashboard), Ray, SQLAlchemy with the PostgreSQL driver
   -- ``run``, ``status``, ``dashboard``, ``export``.

@@ -38,7 +38,7 @@ def _cache_path(model_key: str, fingerprint: str, cache: Optional[Path]) -> Path
 def _table(hm) -> Any:
     from rich.table import Table
 
-    from objectives.evidence import format_p
+    from sra_search.statistics.paired import format_p
 
     table = Table()
     for col in ("length", hm.placement, "tokens", "baseline [95% CI]"):

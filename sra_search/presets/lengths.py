@@ -2,7 +2,7 @@
 
 Export stores a bucket's outcomes length by length (``evaluation.lengths`` in order,
 ``evaluation.n_cases`` cases each), so the split needs no re-run. The test is the one the
-bucket's own evidence used (:func:`objectives.evidence.paired_test`), one-sided for a gain.
+bucket's own evidence used (:func:`sra_search.statistics.paired.paired_test`), one-sided for a gain.
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ from sra_search.extras import require
 from sra_search.presets.schema import LengthBucket
 
 if TYPE_CHECKING:  # the paired tests need scipy, the [stats] extra; the core install has no scipy
-    from objectives.evidence import PairedEvidence
+    from sra_search.statistics.paired import PairedEvidence
 
 
 def _paired_test():
     require("stats", what="the paired tests of a preset's recorded outcomes")
-    from objectives.evidence import paired_test
+    from sra_search.statistics.paired import paired_test
 
     return paired_test
 

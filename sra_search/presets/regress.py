@@ -141,7 +141,7 @@ def _judge_evidence(preset: Preset, checked: list[tuple[LengthBucket, BucketChec
     v2 = [(b, c, s, base) for b, c, s, base in checked if s is not None]
     if not v2:
         return
-    from objectives.evidence import holm, paired_test  # the [stats] extra
+    from sra_search.statistics.paired import holm, paired_test  # the [stats] extra
 
     tests = [paired_test(s, base, higher_is_better=b.metrics.higher_is_better) for b, _, s, base in v2]
     alpha = next((b.metrics.evidence.alpha for b, *_ in v2 if b.metrics.evidence), 0.05)

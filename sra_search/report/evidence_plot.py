@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from objectives.evidence import paired_test
+from sra_search.statistics.paired import paired_test
 
 
 def evidence_curve(

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 import optuna
 
 from sra_search.search.execution.jobs import Job, perplexity_job, task_jobs
-from sra_search.search.results import best_feasible, compact_outcomes, recorded_for
-from sra_search.search.storage.attrs import BASELINE_PREFIX, CONFIG, HOLDOUT
+from sra_search.search.results import best_feasible, compact_outcomes, recorded_for, trial_config
+from sra_search.search.storage.attrs import BASELINE_PREFIX, HOLDOUT
 from sra_search.search.studyfile.schema import PerplexityConstraint, StudyFile, TaskSpec
 
 if TYPE_CHECKING:
@@ -201,7 +201,8 @@ def rescore_holdout(
         return done
     cached = baselines.ensure(study, "holdout", pool, reporter)
     reporter.set("holdout", f"re-scoring trial {best.number} on the holdout cases")
-    config = CONFIG.get(best)
+    config = trial_config(best)
+    assert config is not None  # best_feasible trials ran a config
     plan = [(i, t) for i, t in enumerate(baselines.tasks) if t.cases.holdout > 0]
     per_task = [task_jobs(t, i, "holdout", t.cases.holdout, config) for i, t in plan]
     results = iter(pool.map([j for jobs in per_task for j in jobs], lambda: reporter.emit(study)))
@@ -219,6 +220,6 @@ def rescore_holdout(
         outcomes[task.name] = compact_outcomes(cmp.case_ids, cmp.case_scores)
         target = spec.objective.target
         weighted.append((task.weight, task_value(cmp.case_scores, cmp.baseline_case_scores, target, cmp.higher_is_better)))
-    out = {"trial": best.number, "value": combine(weighted), "tasks": tasks_out, "outcomes": outcomes, "sra": config}
+    out = {"trial": best.number, "value": combine(weighted), "tasks": tasks_out, "outcomes": outcomes, "sra": config.model_dump()}
     HOLDOUT.set(study, out)
     return out

@@ -156,14 +156,14 @@ class Driver:
             trial = study.ask(fixed_distributions=self.dists)
         hb.add(trial_id(trial))
         try:
-            config = space_mod.to_config(self.spec.search_space, trial.params).model_dump()
+            config = space_mod.to_config(self.spec.search_space, trial.params)
         except Exception as exc:  # a space that produces an invalid config is a study-file bug
             attrs.FAIL_REASON.set(trial, f"invalid SRA config: {exc}")
             study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
             hb.discard(trial_id(trial))
             self.budget.errors_in_row += 1
             return
-        attrs.CONFIG.set(trial, config)
+        attrs.CONFIG.set(trial, config.model_dump())
         attrs.DRIVER.set(trial, self._driver_id)  # which process ran it (several drivers may share a study)
         attrs.NODE.set(trial, slot.node)  # the Ray node of its worker (all its jobs run on that slot)
         jobs = self.strategy.first_jobs(config)

@@ -18,6 +18,7 @@ from sra_search.search.execution.pool import Slot
 from sra_search.search.studyfile.schema import Constraints
 
 if TYPE_CHECKING:
+    from sra_search.config import SRAConfig
     from objectives.outcomes import Outcomes
     from sra_search.runtime.stats import SRASummary
 
@@ -40,7 +41,8 @@ class TrialRun:
     """The driver's record of one trial, from ``ask`` to ``tell``."""
 
     trial: optuna.Trial
-    config: dict[str, Any]
+    config: SRAConfig
+    """The config the trial runs (it crosses the Ray boundary as itself, inside each ``Job``)."""
     slot: int
     jobs: list[Job]
     step: int = 0

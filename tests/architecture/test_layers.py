@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 LAYERS = {
     "sra_search.config": 0, "sra_search.models": 0, "sra_search.urls": 0, "sra_search.values": 0,
     "sra_search.validation": 0, "sra_search.version": 0, "sra_search.extras": 0, "sra_search.catalog": 0,
+    "sra_search.statistics": 0,
     "sra_search.runtime": 1,
     "objectives": 2,
     "sra_search.presets": 3,

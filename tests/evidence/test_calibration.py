@@ -1,8 +1,8 @@
 """Issue 12, item 6: the export gate is calibrated. 1,000 simulated studies per scenario, seeded.
 
 The gate is ``p <= 0.05`` (one-sided exact McNemar) and the bootstrap lower bound ``>= 0``, as
-:meth:`objectives.evidence.PairedEvidence.shown` applies it; the design is in
-:mod:`objectives.evidence_sim` (SRA repeats the baseline's answer except on a random ``redraw``
+:meth:`sra_search.statistics.paired.PairedEvidence.shown` applies it; the design is in
+:mod:`sra_search.statistics.simulation` (SRA repeats the baseline's answer except on a random ``redraw``
 share of the cases, where it is drawn afresh; ``redraw = 1`` means independent arms).
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from objectives.evidence_power import cases_needed, sign_test_power
-from objectives.evidence_sim import RECOMMENDED_HELD_OUT, design_discordance, gate_rate, main, simulate_counts
+from sra_search.statistics.power import cases_needed, sign_test_power
+from sra_search.statistics.simulation import RECOMMENDED_HELD_OUT, design_discordance, gate_rate, main, simulate_counts
 
 N = RECOMMENDED_HELD_OUT  # 150
 

@@ -1,4 +1,4 @@
-"""objectives.evidence and objectives.evidence_power against published reference values.
+"""sra_search.statistics.paired and sra_search.statistics.power against published reference values.
 
 Each reference is cited where it is used and, where it can be, re-derived independently here
 (by arithmetic or by brute-force enumeration) rather than trusted from the library under test.
@@ -16,8 +16,8 @@ from scipy import stats
 from statsmodels.stats.contingency_tables import mcnemar
 
 from objectives.compare import gain
-from objectives.evidence import MCNEMAR, WILCOXON, PairedEvidence, format_p, holm, paired_test
-from objectives.evidence_power import (
+from sra_search.statistics.paired import MCNEMAR, WILCOXON, PairedEvidence, format_p, holm, paired_test
+from sra_search.statistics.power import (
     cases_needed,
     cases_needed_continuous,
     discordance_if_independent,

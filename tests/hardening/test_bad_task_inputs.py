@@ -43,7 +43,7 @@ def test_worker_passes_the_reason_on_to_the_driver(tiny_model_dir):
     from sra_search.search.execution.worker import TrialWorker
 
     w = TrialWorker(tiny_model_dir, threads=1)
-    out = w.evaluate(Job("main", 0, "passkey", {"length": 96}, "search", 0, 2, None, SHORT.model_dump()))
+    out = w.evaluate(Job("main", 0, "passkey", {"length": 96}, "search", 0, 2, None, SHORT))
     assert out.pid == os.getpid() and out.outcomes.n_cases == 2
     assert out.outcomes.stats.edited_rows == 0
     assert "middle region too short" in out.outcomes.stats.inactive_reasons[0]

@@ -6,16 +6,18 @@ import dataclasses
 
 import pytest
 
+from sra_search.config import SRAConfig
 from sra_search.search.execution.jobs import PPL_TASK_INDEX, Job, perplexity_job, task_jobs
 from sra_search.search.studyfile.schema import PerplexityConstraint, TaskSpec
 
 
 def test_task_jobs_cover_the_cases_in_chunks():
     task = TaskSpec(name="passkey", params={"length": 128}, chunk=4, batch_size=2)
-    jobs = task_jobs(task, 1, "search", 10, {"tau_in": 0.5})
+    config = SRAConfig.paper_public()
+    jobs = task_jobs(task, 1, "search", 10, config)
     assert [(j.offset, j.n_cases) for j in jobs] == [(0, 4), (4, 4), (8, 2)]
     assert all(j.kind == "main" and j.task_index == 1 and j.task == "passkey" and j.split == "search" for j in jobs)
-    assert all(j.params == {"length": 128} and j.batch_size == 2 and j.sra == {"tau_in": 0.5} for j in jobs)
+    assert all(j.params == {"length": 128} and j.batch_size == 2 and j.sra is config for j in jobs)  # the config itself, not a dict
     assert task_jobs(task, 0, "holdout", 0, None) == []
 
 

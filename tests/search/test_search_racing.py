@@ -16,6 +16,7 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
+from sra_search.config import SRAConfig
 from sra_search.search.baselines import Baselines, cached_outcomes, paired_scores
 from sra_search.search.strategies.racing import Racing
 from sra_search.search.strategies.registry import make_pruner, strategy_for
@@ -129,7 +130,7 @@ class Race:
         from objectives.outcomes import Outcomes
 
         trial = self.study.ask()
-        run = TrialRun(trial=trial, config={}, slot=0, jobs=self.racing.first_jobs({}), state=self.racing.new_state())
+        run = TrialRun(trial=trial, config=SRAConfig.paper_public(), slot=0, jobs=self.racing.first_jobs(SRAConfig.paper_public()), state=self.racing.new_state())
         state = None
         while run.step < len(run.jobs):
             job = run.jobs[run.step]

@@ -7,7 +7,7 @@ re-score path (:func:`objectives.compare.rescore`). The held-out cases span the 
 length range (``n_lengths`` task lengths from its low end to its high end), never one length.
 
 The gate: a bucket is published only if the one-sided paired test of its config against the
-baseline on those cases (:func:`objectives.evidence.paired_test`: exact McNemar for 0/1
+baseline on those cases (:func:`sra_search.statistics.paired.paired_test`: exact McNemar for 0/1
 scores, Wilcoxon otherwise) has ``p <= alpha`` after Holm's correction over the buckets of the
 export (and Bonferroni over the candidates re-scored for one bucket), its interval's lower
 bound is at least ``min_gain``, and it keeps every constraint. A bucket that does not pass is
@@ -60,7 +60,7 @@ TRANSFER_CASES = 48
 """Held-out cases per bucket on the task's unseen template (``search/decisions/transfer.py``)."""
 HOLDOUT_CASES = 150
 """Default held-out cases per bucket: with it a +15-point gain at baseline 0.6 passes the gate in
-at least 80% of simulated studies and no effect in at most 5% (``objectives.evidence_sim``)."""
+at least 80% of simulated studies and no effect in at most 5% (``sra_search.statistics.simulation``)."""
 @dataclass
 class BucketOutcome:
     """What export measured for one bucket (one study)."""
@@ -211,7 +211,7 @@ def _measure_bucket(
 def _gate(outcomes: list[BucketOutcome], alpha: float, min_gain: float) -> None:
     """The significance gate over the measured buckets of one export: paired test per bucket,
     Bonferroni over its candidates, Holm over the buckets; records the evidence on each bucket."""
-    from objectives.evidence import holm
+    from sra_search.statistics.paired import holm
 
     measured = [o for o in outcomes if o.comparison is not None]
     if not measured:

@@ -1,6 +1,7 @@
 """What the driver sends a worker (a :class:`Job`: one chunk of cases) and what comes back.
 
-Both are plain frozen dataclasses, pickled by Ray; the worker never sees the study file.
+Both are plain frozen dataclasses, pickled by Ray with the ``SRAConfig`` itself (validated once,
+when the trial is asked); the worker never sees the study file.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from sra_search.config import SRAConfig
 from sra_search.search.studyfile.schema import PerplexityConstraint, TaskSpec
 
 if TYPE_CHECKING:
@@ -30,8 +32,8 @@ class Job:
     offset: int
     n_cases: int | None
     batch_size: int | None
-    sra: dict[str, Any] | None
-    """``SRAConfig.model_dump()``, or ``None`` for the no-SRA baseline."""
+    sra: SRAConfig | None
+    """The trial's SRA config, or ``None`` for the no-SRA baseline."""
 
 
 @dataclass(frozen=True)
@@ -42,12 +44,12 @@ class ChunkResult:
     pid: int
 
 
-def task_jobs(task: TaskSpec, index: int, split: str, n: int, sra: dict[str, Any] | None) -> list[Job]:
+def task_jobs(task: TaskSpec, index: int, split: str, n: int, sra: SRAConfig | None) -> list[Job]:
     """The first ``n`` cases of ``split`` of ``task`` in chunks of ``task.chunk``."""
     return range_jobs(task, index, split, 0, n, sra)
 
 
-def range_jobs(task: TaskSpec, index: int, split: str, start: int, stop: int, sra: dict[str, Any] | None) -> list[Job]:
+def range_jobs(task: TaskSpec, index: int, split: str, start: int, stop: int, sra: SRAConfig | None) -> list[Job]:
     """Cases ``start .. stop - 1`` of ``split`` of ``task`` in chunks of ``task.chunk`` (racing adds
     a trial's next cases this way)."""
     return [
@@ -56,6 +58,6 @@ def range_jobs(task: TaskSpec, index: int, split: str, start: int, stop: int, sr
     ]
 
 
-def perplexity_job(ppl: PerplexityConstraint, sra: dict[str, Any] | None) -> Job:
+def perplexity_job(ppl: PerplexityConstraint, sra: SRAConfig | None) -> Job:
     """The perplexity constraint's text (search windows), in one job."""
     return Job("ppl", PPL_TASK_INDEX, ppl.task, ppl.params, "search", 0, ppl.cases, None, sra)

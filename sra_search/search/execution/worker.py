@@ -66,13 +66,10 @@ class TrialWorker:
         import objectives
         from objectives.outcomes import Outcomes
 
-        from sra_search.config import SRAConfig
-
         self._jobs += 1
         task = self._task(job.task, job.params)
-        sra = SRAConfig(**job.sra) if job.sra else None
         result = objectives.evaluate(
-            self.model, self.tokenizer, task, sra, split=job.split, n_cases=job.n_cases, offset=job.offset,
+            self.model, self.tokenizer, task, job.sra, split=job.split, n_cases=job.n_cases, offset=job.offset,
             batch_size=job.batch_size,
         )  # fmt: skip
         return ChunkResult(Outcomes.of(result), os.getpid())

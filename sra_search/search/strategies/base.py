@@ -21,6 +21,7 @@ import optuna
 from sra_search.search.results import RANK_BY_VALUE
 
 if TYPE_CHECKING:
+    from sra_search.config import SRAConfig
     from objectives.outcomes import Outcomes
     from sra_search.search.baselines import Baselines
     from sra_search.search.execution.jobs import Job
@@ -46,7 +47,7 @@ class SearchStrategy(ABC):
         """The Optuna pruner the driver asks after each chunk (it needs the study file only)."""
 
     @abstractmethod
-    def first_jobs(self, config: dict[str, Any]) -> list[Job]:
+    def first_jobs(self, config: SRAConfig) -> list[Job]:
         """The task chunks a new trial starts with (the perplexity text is the driver's)."""
 
     def new_state(self) -> Any:

@@ -14,6 +14,7 @@ from sra_search.search.execution.jobs import Job, task_jobs
 from sra_search.search.strategies.base import SearchStrategy
 
 if TYPE_CHECKING:
+    from sra_search.config import SRAConfig
     from objectives.outcomes import Outcomes
     from sra_search.search.studyfile.schema import StudyFile
     from sra_search.search.trial import TrialRun
@@ -44,7 +45,7 @@ class FixedChunks(SearchStrategy):
             return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max(2, n_steps(spec)))
         return optuna.pruners.NopPruner()
 
-    def first_jobs(self, config: dict[str, Any]) -> list[Job]:
+    def first_jobs(self, config: SRAConfig) -> list[Job]:
         return [j for i, t in enumerate(self.keys.tasks) for j in task_jobs(t, i, "search", t.cases.search, config)]
 
     def after_chunk(self, study: optuna.Study, run: TrialRun, job: Job, outcomes: Outcomes, baselines: dict) -> bool:

@@ -27,6 +27,7 @@ from sra_search.search.studyfile.pruner_spec import RacePlan
 from sra_search.search.studyfile.schema import StudyFile, TaskSpec
 
 if TYPE_CHECKING:
+    from sra_search.config import SRAConfig
     from objectives.outcomes import Outcomes
     from sra_search.search.trial import TrialRun
 
@@ -73,7 +74,7 @@ class Racing(SearchStrategy):
             return SignTestPruner(race.p_threshold, looks(race.max_cases, race.chunk))
         return RacingPruner(race.p_threshold, race.n_startup_steps)
 
-    def first_jobs(self, config: dict[str, Any]) -> list[Job]:
+    def first_jobs(self, config: SRAConfig) -> list[Job]:
         """The first stage: cases ``0 .. initial_cases - 1`` of the search split."""
         return range_jobs(self.task, 0, "search", 0, self.plan.initial_cases, config)
 
@@ -82,7 +83,7 @@ class Racing(SearchStrategy):
 
     def case_gains(self, job: Job, outcomes: Outcomes, baselines: dict) -> dict[int, float]:
         """The chunk's per-case gains over the baseline, paired by case key, by case index."""
-        from objectives.gain import gain  # objectives loads torch: not at driver import
+        from sra_search.statistics.gain import gain  # objectives loads torch: not at driver import
 
         base = paired_scores(baselines[self.keys.task_key(self.task, "search")], outcomes.case_ids)
         hib = outcomes.higher_is_better

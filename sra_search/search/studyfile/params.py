@@ -9,10 +9,18 @@ from typing import Any
 
 from sra_search.config import SRAConfig
 
-SRA_FLOAT_PARAMS = ("tau_in", "tau_ou", "s_in", "s_ou", "gem_share")
-SRA_INT_PARAMS = ("c_s", "c_e")
-SRA_BOOL_PARAMS = ("inter", "outer")
-SRA_PARAMS = ("tau_in", "tau_ou", "s_in", "s_ou", "c_s", "c_e", "inter", "outer", "gem_share")
+SRA_PARAMS: tuple[str, ...] = tuple(SRAConfig.model_fields)
+"""The SRA parameter names, in ``SRAConfig``'s order: declared once, by ``SRAConfig``'s fields."""
+
+
+def _of_type(kind: type) -> tuple[str, ...]:
+    return tuple(n for n, f in SRAConfig.model_fields.items() if f.annotation is kind)
+
+
+SRA_FLOAT_PARAMS = _of_type(float)
+SRA_INT_PARAMS = _of_type(int)
+SRA_BOOL_PARAMS = _of_type(bool)
+assert set(SRA_FLOAT_PARAMS + SRA_INT_PARAMS + SRA_BOOL_PARAMS) == set(SRA_PARAMS), "an SRAConfig field of a new type"
 
 
 def _switch_values(space: Any, name: str) -> list[bool]:

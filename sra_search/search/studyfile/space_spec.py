@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, create_model, field_validator, model_validator
 
 from sra_search.config import SRAConfig
 from sra_search.search.studyfile.params import SRA_BOOL_PARAMS, SRA_INT_PARAMS, SRA_PARAMS, loop_combinations
@@ -72,20 +72,10 @@ class ParamSpec(StrictModel):
         return [self.low, self.high]
 
 
-class SearchSpace(StrictModel):
-    """Search space of the SRA parameters; a parameter left out keeps the paper's public value."""
+class _SpaceRules(StrictModel):
+    """The rules of :class:`SearchSpace`; its fields (one per SRA parameter) are added below."""
 
-    tau_in: ParamSpec | None = None
-    tau_ou: ParamSpec | None = None
-    s_in: ParamSpec | None = None
-    s_ou: ParamSpec | None = None
-    c_s: ParamSpec | None = None
-    c_e: ParamSpec | None = None
-    inter: ParamSpec | None = None
-    outer: ParamSpec | None = None
-    gem_share: ParamSpec | None = None
-
-    @field_validator(*SRA_PARAMS)
+    @field_validator(*SRA_PARAMS, check_fields=False)
     @classmethod
     def _within_sra_bounds(cls, spec: ParamSpec | None, info: ValidationInfo) -> ParamSpec | None:
         # Check each extreme value against SRAConfig itself so the bounds live in one place.
@@ -112,7 +102,7 @@ class SearchSpace(StrictModel):
         return spec
 
     @model_validator(mode="after")
-    def _some_loop_on(self) -> "SearchSpace":
+    def _some_loop_on(self) -> "_SpaceRules":
         if not loop_combinations(self):
             raise ValueError("inter and outer are both false in every allowed value: SRA would edit nothing; "
                              "let at least one of them be true")  # fmt: skip
@@ -120,3 +110,12 @@ class SearchSpace(StrictModel):
 
     def specs(self) -> dict[str, ParamSpec]:
         return {n: getattr(self, n) for n in SRA_PARAMS if getattr(self, n) is not None}
+
+
+SearchSpace = create_model(
+    "SearchSpace",
+    __base__=_SpaceRules,
+    __module__=__name__,
+    __doc__="Search space of the SRA parameters; a parameter left out keeps the paper's public value.",
+    **{name: (ParamSpec | None, None) for name in SRA_PARAMS},  # the names are SRAConfig's fields
+)  # fmt: skip

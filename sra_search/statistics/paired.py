@@ -11,7 +11,7 @@ Every test, interval and power figure comes from scipy or statsmodels:
   their per-case gains, which for a mean of differences is the same as ``paired=True`` on the arms.
 - :func:`holm` -- Holm's step-down adjustment over the buckets and tasks of one decision
   (``statsmodels.stats.multitest.multipletests``).
-- sample sizes (how many cases would show a gain) live in :mod:`objectives.evidence_power`.
+- sample sizes (how many cases would show a gain) live in :mod:`sra_search.statistics.power`.
 
 Gains are oriented with :func:`objectives.compare.gain`: positive means SRA is better, whatever
 the metric's sense (for perplexity lower is better).
@@ -36,8 +36,8 @@ import numpy as np
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from objectives.gain import gain
-from objectives.evidence_power import cases_needed, cases_needed_continuous
+from sra_search.statistics.gain import gain
+from sra_search.statistics.power import cases_needed, cases_needed_continuous
 from sra_search.values import json_safe
 
 Alternative = Literal["greater", "less", "two-sided"]
@@ -111,7 +111,7 @@ class PairedEvidence:
         """About how many cases would show an effect of the observed size (``inf`` if none was seen).
 
         0/1 scores use the observed discordant share; continuous ones the observed SD of the gains
-        (:mod:`objectives.evidence_power`). A two-sided test is sized at ``alpha / 2``.
+        (:mod:`sra_search.statistics.power`). A two-sided test is sized at ``alpha / 2``.
         """
         effect = {"greater": self.delta, "less": -self.delta}.get(self.alternative, abs(self.delta))
         if self.n == 0 or not math.isfinite(effect) or effect <= 0:

@@ -1,4 +1,4 @@
-"""Sample sizes for the paired tests of :mod:`objectives.evidence`: how many cases would show a gain.
+"""Sample sizes for the paired tests of :mod:`sra_search.statistics.paired`: how many cases would show a gain.
 
 Both helpers answer "how many paired cases would a one-sided test at ``alpha`` need to show a
 gain of ``delta`` with probability ``power``", using statsmodels' power machinery:

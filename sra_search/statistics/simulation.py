@@ -1,8 +1,8 @@
 """Calibration of the export gate by simulation: how often it publishes, with and without a real gain.
 
-The gate is the one :meth:`objectives.evidence.PairedEvidence.shown` applies: a one-sided exact
+The gate is the one :meth:`sra_search.statistics.paired.PairedEvidence.shown` applies: a one-sided exact
 McNemar test at ``alpha`` and the paired-bootstrap lower bound ``>= min_gain``, run through the real
-:func:`objectives.evidence.paired_test`. Each simulated study draws ``n_cases`` paired 0/1 outcomes:
+:func:`sra_search.statistics.paired.paired_test`. Each simulated study draws ``n_cases`` paired 0/1 outcomes:
 
 - the baseline is right with probability ``baseline_rate``;
 - SRA gives the baseline's answer except on a random ``redraw`` share of the cases, where its
@@ -12,7 +12,7 @@ McNemar test at ``alpha`` and the paired-bootstrap lower bound ``>= min_gain``, 
 
 The gate's outcome depends on a study only through (b, c, n), so studies are drawn vectorised with
 numpy and :func:`paired_test` runs once per distinct (b, c) (only where its exact p, recomputed first
-with the same ``binomtest``, can pass). ``python -m objectives.evidence_sim``
+with the same ``binomtest``, can pass). ``python -m sra_search.statistics.simulation``
 prints the rates and the smallest held-out size with the wanted power.
 """
 
@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from objectives.evidence import paired_test
-from objectives.evidence_power import cases_needed
+from sra_search.statistics.paired import paired_test
+from sra_search.statistics.power import cases_needed
 from sra_search.values import json_safe
 
 DEFAULT_STUDIES = 1000
@@ -141,7 +141,7 @@ def smallest_n(
     """The first ``n_cases`` (from ``low`` in steps of ``step``) at which the gate publishes >= ``target``.
 
     A linear scan, since a discrete test's power is not monotone in n. ``low`` defaults to 80% of
-    :func:`objectives.evidence_power.cases_needed` for the design. ``kwargs`` go to :func:`gate_rate`.
+    :func:`sra_search.statistics.power.cases_needed` for the design. ``kwargs`` go to :func:`gate_rate`.
     """
     if low is None:
         base, effect, redraw = kwargs.get("baseline_rate", 0.6), kwargs.get("effect", 0.0), kwargs.get("redraw", 0.5)
@@ -159,7 +159,7 @@ def smallest_n(
 
 def main(argv: list[str] | None = None) -> int:
     """Print the gate's publication rate without an effect and with one, and the held-out size needed."""
-    parser = argparse.ArgumentParser(prog="python -m objectives.evidence_sim", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m sra_search.statistics.simulation", description=__doc__.split("\n")[0])
     parser.add_argument("--n-cases", type=int, default=None, help="held-out cases per study (default: search)")
     parser.add_argument("--baseline", type=float, default=0.6)
     parser.add_argument("--effect", type=float, default=0.15)
