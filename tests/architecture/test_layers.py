@@ -44,12 +44,16 @@ def _modules() -> dict[str, Path]:
 MODULES = _modules()
 
 
-def layer_of(module: str) -> int | None:
+def _longest_prefix(module: str, table: dict[str, int]) -> int | None:
     best = None
-    for prefix, layer in LAYERS.items():
+    for prefix, level in table.items():
         if (module == prefix or module.startswith(prefix + ".")) and (best is None or len(prefix) > len(best[0])):
-            best = (prefix, layer)
+            best = (prefix, level)
     return best[1] if best else None
+
+
+def layer_of(module: str) -> int | None:
+    return _longest_prefix(module, LAYERS)
 
 
 def _resolve(module: str, node: ast.ImportFrom) -> str:
@@ -164,11 +168,7 @@ SEARCH_PARTS = {0: "studyfile", 1: "storage/tuning/execution", 2: "trial records
 
 
 def _search_level(module: str) -> int | None:
-    best = None
-    for prefix, level in SEARCH_LEVELS.items():
-        if (module == prefix or module.startswith(prefix + ".")) and (best is None or len(prefix) > len(best[0])):
-            best = (prefix, level)
-    return best[1] if best else None
+    return _longest_prefix(module, SEARCH_LEVELS)
 
 
 def test_every_search_module_has_a_level():
