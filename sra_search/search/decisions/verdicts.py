@@ -42,7 +42,7 @@ def search_evidence(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> dic
         return {}
     base = baseline_scores(study)
     higher = {n: e.get("higher_is_better", True) for n, e in baselines_of(study).items()}
-    from sra_search.statistics.paired import paired_test  # scipy/statsmodels, and torch through objectives
+    from sra_search.statistics.paired import paired_test  # scipy/statsmodels: the [stats] extra
 
     out = {}
     for task, record in outcomes.items():

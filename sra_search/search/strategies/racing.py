@@ -25,6 +25,7 @@ from sra_search.search.strategies.sign_pruner import SignTestPruner, looks
 from sra_search.search.strategies.wilcoxon_pruner import RacingPruner
 from sra_search.search.studyfile.pruner_spec import RacePlan
 from sra_search.search.studyfile.schema import StudyFile, TaskSpec
+from sra_search.statistics.gain import gain
 
 if TYPE_CHECKING:
     from sra_search.config import SRAConfig
@@ -83,14 +84,12 @@ class Racing(SearchStrategy):
 
     def case_gains(self, job: Job, outcomes: Outcomes, baselines: dict) -> dict[int, float]:
         """The chunk's per-case gains over the baseline, paired by case key, by case index."""
-        from sra_search.statistics.gain import gain  # objectives loads torch: not at driver import
-
         base = paired_scores(baselines[self.keys.task_key(self.task, "search")], outcomes.case_ids)
         hib = outcomes.higher_is_better
         return {job.offset + j: float(gain(s, b, hib)) for j, (s, b) in enumerate(zip(outcomes.case_scores, base))}
 
     def after_chunk(self, study: optuna.Study, run: TrialRun, job: Job, outcomes: Outcomes, baselines: dict) -> bool:
-        """Report each case of the chunk; whether WilcoxonPruner stops the trial now. At the end of
+        """Report each case of the chunk; whether the racing pruner stops the trial now. At the end of
         a stage, queue the next stage's cases on ``run.jobs`` or record why the trial stops."""
         race: RaceState = run.state
         for step, g in self.case_gains(job, outcomes, baselines).items():
