@@ -1,14 +1,16 @@
 """Decisions at equal CPU time (``benchmarks/search.py --decisions``): racing against the median
-pruner, and TPE against random search, on SmolLM2 pass-key retrieval.
+pruner, and TPE against random search, on one study's task.
 
 For each seed, three studies are run one after another with the same ``[budget] time_s`` (which
 counts worker start, model loading and the baseline; same 2 workers of 1 CPU each), derived
-from ``studies/smollm2-passkey.toml`` (perplexity and attention constraints as there):
+from ``--study`` (default ``studies/smollm2-passkey.toml``; its task, task parameters,
+perplexity and attention constraints as there; ``--study studies/smollm2-niah-multikey.toml
+--length 512`` measures the free-answer regime with room):
 
 - ``tpe-median``: TPE and the median pruner on ``--median-cases`` search cases in chunks of 4
   (the README's main job);
 - ``tpe-racing``: TPE and ``[pruner] kind = "racing"`` (``--racing INITIAL,MAX``, chunks of
-  ``--racing-chunk``);
+  ``--racing-chunk``, ``--racing-test wilcoxon|sign``);
 - ``random-median``: random search, otherwise as ``tpe-median``.
 
 Then each study's pick (``best_feasible``; racing: most cases, then value) is re-scored in this
@@ -45,10 +47,13 @@ def add_arguments(ap) -> None:  # noqa: ANN001
     g.add_argument("--time", type=float, default=660.0, help="[budget] time_s of every study, seconds (the same for all three)")
     g.add_argument("--seeds", default="0,1,2", help="sampler seeds; three studies per seed")
     g.add_argument("--heldout", type=int, default=200, help="held-out cases each pick is re-scored on")
-    g.add_argument("--length", type=int, default=1536, help="pass-key prompt length in tokens")
+    g.add_argument("--study", default=str(STUDY), help="the study file whose task, parameters and constraints every variant keeps")
+    g.add_argument("--length", type=int, default=1536, help="prompt length in tokens (the task's 'length' parameter)")
+    g.add_argument("--trials", type=int, default=None, help="also cap every study at this many trials (TPE against random: >= 20)")
     g.add_argument("--median-cases", type=int, default=12, help="search cases of a median-pruner trial")
     g.add_argument("--racing", default="6,24", help="racing initial_cases,max_cases")
     g.add_argument("--racing-chunk", type=int, default=3, help="cases per chunk when racing")
+    g.add_argument("--racing-test", choices=("wilcoxon", "sign"), default="wilcoxon", help="racing's pruner test")
     g.add_argument("--model", default=None, help="model (default: the study's, smollm2-135m); 'tiny' = a random 4-layer Llama")
     g.add_argument("--workdir", default=None, help="where the SQLite studies go (default: a temporary folder)")
     g.add_argument("--reuse", action="store_true", help="read back studies already finished in --workdir instead of running them")
@@ -60,7 +65,8 @@ def study_spec(variant: str, seed: int, args, url: str, model: str):  # noqa: AN
     """The main job's study file, changed for one variant of the comparison."""
     from sra_search.search.studyfile.schema import StudyFile, load_study_file
 
-    doc = load_study_file(STUDY).model_dump(mode="json", exclude_none=True)
+    doc = load_study_file(Path(args.study)).model_dump(mode="json", exclude_none=True)
+    doc.pop("warm_start", None)  # every variant starts from the same paper config only
     sampler, pruner = variant.split("-")
     task = doc["tasks"][0]
     task["params"] = {**task["params"], "length": args.length}
@@ -71,10 +77,15 @@ def study_spec(variant: str, seed: int, args, url: str, model: str):  # noqa: AN
         task["cases"]["search"] = top
         task["chunk"] = args.racing_chunk
         doc["pruner"] = {"kind": "racing", "initial_cases": initial, "max_cases": top}
+        if args.racing_test != "wilcoxon":
+            doc["pruner"]["test"] = args.racing_test
     else:
         doc["pruner"] = {"kind": "median", "n_startup_trials": 4, "n_warmup_steps": 1}
         task["chunk"] = 4
-    doc.update(name=f"bench-{variant}-{seed}", seed=seed, model=model, budget={"time_s": float(args.time)})
+    budget: dict[str, Any] = {"time_s": float(args.time)}
+    if args.trials:
+        budget["trials"] = int(args.trials)
+    doc.update(name=f"bench-{variant}-{seed}", seed=seed, model=model, budget=budget)
     doc["storage"] = {**doc.get("storage", {}), "url": url}
     return StudyFile.model_validate(doc)
 
@@ -128,11 +139,13 @@ def run_study(spec, reuse: bool = False) -> dict[str, Any]:  # noqa: ANN001
 class HeldOut:
     """The picks re-scored on the same held-out cases, against one baseline measured once."""
 
-    def __init__(self, model_name: str, length: int, n: int) -> None:
+    def __init__(self, model_name: str, task: str, params: dict[str, Any], n: int) -> None:
         from sra_search.models import load_model
 
         self.model, self.tokenizer = load_model(model_name)
-        self.params = {"length": length, "seed": 0, "prime": True, "scoring": "teacher_forced"}  # as the main study file
+        self.task = task
+        self.params = params  # the studies' task parameters: the same task on its held-out split
+
         self.n = n
         self.baseline = None
         self.baseline_s = 0.0
@@ -143,7 +156,7 @@ class HeldOut:
         from objectives.outcomes import Outcomes
 
         t = time.perf_counter()
-        res = objectives.evaluate(self.model, self.tokenizer, "passkey", None, task_params=self.params, split="holdout", n_cases=self.n)
+        res = objectives.evaluate(self.model, self.tokenizer, self.task, None, task_params=self.params, split="holdout", n_cases=self.n)
         self.baseline = Outcomes.of(res)
         self.baseline_s = time.perf_counter() - t
 
@@ -157,7 +170,7 @@ class HeldOut:
         if key not in self.cache:
             if self.baseline is None:
                 self.measure_baseline()
-            self.cache[key] = rescore(self.model, self.tokenizer, "passkey", self.params, SRAConfig(**sra), split="holdout",
+            self.cache[key] = rescore(self.model, self.tokenizer, self.task, self.params, SRAConfig(**sra), split="holdout",
                                       n_cases=self.n, baseline=self.baseline, require_gain=False)  # fmt: skip
         return self.cache[key]
 
@@ -200,7 +213,8 @@ def run(args, rel) -> dict[str, Any]:  # noqa: ANN001
     finally:
         ray.shutdown()
     t = time.perf_counter()
-    held = HeldOut(model, args.length, args.heldout)
+    task = study_spec("tpe-median", seeds[0], args, "sqlite://", model).tasks[0]
+    held = HeldOut(model, task.name, dict(task.params), args.heldout)
     for seed in seeds:
         for variant, s in studies[seed].items():
             if s["pick"] is not None:
@@ -219,6 +233,7 @@ def run(args, rel) -> dict[str, Any]:  # noqa: ANN001
                 s.pop("heldout_scores", None)
     return {
         "model": model, "seeds": seeds, "time_s": args.time, "heldout": args.heldout, "length": args.length,
+        "study": Path(args.study).name, "task": task.name, "trials": args.trials, "racing_test": args.racing_test,
         "median_cases": args.median_cases, "racing": args.racing, "racing_chunk": args.racing_chunk,
         "baseline_heldout_accuracy": held.baseline.score if held.baseline else None,
         "heldout_s_per_case": round(held.baseline_s / args.heldout, 3) if held.baseline else None,
@@ -227,7 +242,8 @@ def run(args, rel) -> dict[str, Any]:  # noqa: ANN001
     }  # fmt: skip
 
 
-SETTINGS = ("model", "time_s", "heldout", "length", "median_cases", "racing", "racing_chunk", "baseline_heldout_accuracy")
+SETTINGS = ("model", "study", "task", "time_s", "trials", "heldout", "length", "median_cases", "racing", "racing_chunk",
+            "racing_test", "baseline_heldout_accuracy")
 """What must agree for reports to be merged: the same studies' settings and the same held-out cases."""
 
 
@@ -291,9 +307,11 @@ def print_report(report: dict[str, Any]) -> None:
     print(f"command: {report['command']}")
     print(f"machine: {report['machine']}")
     print(f"how: {report['how']}")
-    print(f"model {report['model']}, passkey at {report['length']} tokens; budget {report['time_s']} s per study; "
+    print(f"model {report['model']}, {report.get('task', 'passkey')} at {report['length']} tokens "
+          f"({report.get('study', 'smollm2-passkey.toml')}); budget {report['time_s']} s"
+          + (f" and {report['trials']} trials" if report.get("trials") else "") + " per study; "
           f"seeds {report['seeds']} (repeats = {len(report['seeds'])}); median: {report['median_cases']} cases in chunks of 4; "
-          f"racing: initial,max = {report['racing']} in chunks of {report['racing_chunk']}")  # fmt: skip
+          f"racing: initial,max = {report['racing']} in chunks of {report['racing_chunk']}, {report.get('racing_test', 'wilcoxon')} test")  # fmt: skip
     print(f"held-out: {report['heldout']} cases, baseline accuracy {report['baseline_heldout_accuracy']}, "
           f"{report['configs_rescored']} configs re-scored in {report['rescore_s']} s ({report['heldout_s_per_case']} s per case)")
     for seed, row in report["studies"].items():
