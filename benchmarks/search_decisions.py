@@ -49,7 +49,7 @@ def add_arguments(ap) -> None:  # noqa: ANN001
     g.add_argument("--heldout", type=int, default=200, help="held-out cases each pick is re-scored on")
     g.add_argument("--study", default=str(STUDY), help="the study file whose task, parameters and constraints every variant keeps")
     g.add_argument("--length", type=int, default=1536, help="prompt length in tokens (the task's 'length' parameter)")
-    g.add_argument("--trials", type=int, default=None, help="also cap every study at this many trials (TPE against random: >= 20)")
+    g.add_argument("--study-trials", type=int, default=None, help="also cap every study at this many trials (TPE against random: >= 20)")
     g.add_argument("--median-cases", type=int, default=12, help="search cases of a median-pruner trial")
     g.add_argument("--racing", default="6,24", help="racing initial_cases,max_cases")
     g.add_argument("--racing-chunk", type=int, default=3, help="cases per chunk when racing")
@@ -83,8 +83,8 @@ def study_spec(variant: str, seed: int, args, url: str, model: str):  # noqa: AN
         doc["pruner"] = {"kind": "median", "n_startup_trials": 4, "n_warmup_steps": 1}
         task["chunk"] = 4
     budget: dict[str, Any] = {"time_s": float(args.time)}
-    if args.trials:
-        budget["trials"] = int(args.trials)
+    if args.study_trials:
+        budget["trials"] = int(args.study_trials)
     doc.update(name=f"bench-{variant}-{seed}", seed=seed, model=model, budget=budget)
     doc["storage"] = {**doc.get("storage", {}), "url": url}
     return StudyFile.model_validate(doc)
@@ -233,7 +233,7 @@ def run(args, rel) -> dict[str, Any]:  # noqa: ANN001
                 s.pop("heldout_scores", None)
     return {
         "model": model, "seeds": seeds, "time_s": args.time, "heldout": args.heldout, "length": args.length,
-        "study": Path(args.study).name, "task": task.name, "trials": args.trials, "racing_test": args.racing_test,
+        "study": Path(args.study).name, "task": task.name, "trials": args.study_trials, "racing_test": args.racing_test,
         "median_cases": args.median_cases, "racing": args.racing, "racing_chunk": args.racing_chunk,
         "baseline_heldout_accuracy": held.baseline.score if held.baseline else None,
         "heldout_s_per_case": round(held.baseline_s / args.heldout, 3) if held.baseline else None,
