@@ -230,16 +230,17 @@ def case_bench(env: Env) -> Case:
 
 def case_run(env: Env) -> Case:
     from sra_search.cli.run_cmd import _LineProgress, _print_summary, _render
+    from sra_search.search.run_summary import RunSummary
 
     url = f"sqlite:///{env.root / 's.db'}"
     verdict = {"verdict": HOSTILE}
-    summary = {
-        "study": HOSTILE, "model": HOSTILE, "objective": HOSTILE, "storage": url,
-        "trials": {"complete": 1, "pruned": 0, "fail": 0, "waiting": 0}, "new_trials_done": 1, "elapsed_s": 3.0,
-        "best": {"number": 0, "value": 0.5, "task_scores": {HOSTILE: 0.5}, "params": {HOSTILE: HOSTILE}},
-        "best_evidence": {"trial": 0, "tasks": {HOSTILE: verdict}},
-        "holdout": {"trial": 0, "value": 0.5, "tasks": {HOSTILE: {"score": 1.0, "baseline": 0.5, "n_cases": 2, **verdict}}},
-    }  # fmt: skip
+    summary = RunSummary(
+        study=HOSTILE, model=HOSTILE, objective=HOSTILE, storage=url,
+        trials={"complete": 1, "pruned": 0, "fail": 0, "waiting": 0}, new_trials_done=1, recovered_stale=0, elapsed_s=3.0,
+        best={"number": 0, "value": 0.5, "task_scores": {HOSTILE: 0.5}, "params": {HOSTILE: HOSTILE}},
+        pareto=None, best_evidence={"trial": 0, "tasks": {HOSTILE: verdict}},
+        holdout={"trial": 0, "value": 0.5, "tasks": {HOSTILE: {"score": 1.0, "baseline": 0.5, "n_cases": 2, **verdict}}},
+    )  # fmt: skip
     progress = SimpleNamespace(study=HOSTILE, phase="trials", done=1, budget_trials=2, complete=1, pruned=0, failed=0,
                                running=0, elapsed_s=1.0, budget_time_s=None, eta_s=1.0, best=None, message=HOSTILE)  # fmt: skip
 
