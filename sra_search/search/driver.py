@@ -122,14 +122,15 @@ class Driver:
             # at the same instant and saw no trial yet); each joining driver draws its own stream.
             seed = samplers_mod.joined_seed(spec.seed, len(study.get_trials(deepcopy=False)), self._driver_id)
             study.sampler = samplers_mod.make_sampler(spec.model_copy(update={"seed": seed}))
-        if not attrs.DEFINITION_HASH.is_on(study):
+        stored = study.user_attrs
+        if not attrs.DEFINITION_HASH.is_on(stored):
             attrs.DEFINITION_HASH.set(study, spec.definition_hash())
             attrs.SPEC.set(study, spec.model_dump(mode="json"))
             attrs.MODEL.set(study, spec.model)
             attrs.OBJECTIVE.set(study, obj.objective_label(spec))
             attrs.FIXED_PARAMS.set(study, space_mod.fixed_values(spec.search_space))
             attrs.RANKING.set(study, self.strategy.ranking)
-        self.budget.prior_elapsed = float(attrs.ELAPSED_S.get(study, 0.0))
+        self.budget.prior_elapsed = float(attrs.ELAPSED_S.get(stored, 0.0))
         return study
 
     def _enqueue_first(self, study: optuna.Study) -> None:

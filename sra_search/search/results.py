@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 import optuna
 from optuna.trial import TrialState
 
-from sra_search.search.storage.attrs import CONFIG, Attr, OUTCOMES, PERPLEXITY_RATIO, RACING, RANKING, SRA_STATS, TASK_SCORES
+from sra_search.search.storage.attrs import CONFIG, OUTCOMES, PERPLEXITY_RATIO, RACING, RANKING, SRA_STATS, TASK_SCORES, Attr
+
 if TYPE_CHECKING:
     from sra_search.config import SRAConfig
 

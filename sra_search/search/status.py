@@ -18,22 +18,23 @@ def study_status(study: optuna.Study) -> dict[str, Any]:
     counts = {s.name.lower(): 0 for s in TrialState}
     for t in study.get_trials(deepcopy=False):
         counts[t.state.name.lower()] += 1
-    spec = SPEC.get(study) or {}
+    stored = study.user_attrs  # one storage read for every attribute below
+    spec = SPEC.get(stored) or {}
     best = best_feasible(study)
     budget = spec.get("budget") or {}
     out: dict[str, Any] = {
         "study": study.study_name,
-        "model": MODEL.get(study),
-        "objective": OBJECTIVE.get(study),
+        "model": MODEL.get(stored),
+        "objective": OBJECTIVE.get(stored),
         "directions": [d.name.lower() for d in study.directions],
         "trials": counts,
         "budget": budget,
-        "elapsed_s": ELAPSED_S.get(study),
+        "elapsed_s": ELAPSED_S.get(stored),
         "best": trial_summary(best) if best else None,
-        "best_evidence": BEST_EVIDENCE.get(study),
-        "holdout": HOLDOUT.get(study),
+        "best_evidence": BEST_EVIDENCE.get(stored),
+        "holdout": HOLDOUT.get(stored),
         "baselines": {
-            k: {"score": v.get("score"), "n_cases": v.get("n_cases")} for k, v in baselines_of(study).items()
+            k: {"score": v.get("score"), "n_cases": v.get("n_cases")} for k, v in baselines_of(stored).items()
         },
     }
     if len(study.directions) > 1:

@@ -48,3 +48,6 @@ def test_typed_reader_round_trips_on_a_study_and_its_trials():
     study.set_user_attr(f"{attrs.BASELINE_PREFIX}passkey:search:x", {"score": 0.5})
     study.set_user_attr(f"{attrs.BASELINE_PREFIX}broken", "not a record")
     assert list(attrs.baselines_of(study)) == [f"{attrs.BASELINE_PREFIX}passkey:search:x"]
+    stored = study.user_attrs  # read once, then every attribute from it
+    assert attrs.baselines_of(stored) == attrs.baselines_of(study)
+    assert attrs.FAILED_EARLY.is_on(stored) and attrs.MODEL.get(stored, "none") == "none"

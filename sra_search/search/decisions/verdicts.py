@@ -8,7 +8,7 @@ re-score (``holdout`` attr, ``baselines.rescore_holdout``) is the one to trust.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 import optuna
 
@@ -16,8 +16,9 @@ from sra_search.search.results import best_feasible, expand_outcomes, recorded_f
 from sra_search.search.storage.attrs import BEST_EVIDENCE, OUTCOMES, baselines_of
 
 
-def baseline_scores(study: optuna.Study) -> dict[str, float]:
-    """Case key -> the baseline's score, from every baseline entry that recorded its keys."""
+def baseline_scores(study: optuna.Study | Mapping[str, Any]) -> dict[str, float]:
+    """Case key -> the baseline's score, from every baseline entry that recorded its keys
+    (``study``: a study, or its user attributes already read)."""
     out: dict[str, float] = {}
     for entry in baselines_of(study).values():
         if entry.get("case_keys"):
@@ -40,8 +41,9 @@ def search_evidence(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> dic
     outcomes = OUTCOMES.get(trial)
     if not isinstance(outcomes, dict):
         return {}
-    base = baseline_scores(study)
-    higher = {n: e.get("higher_is_better", True) for n, e in baselines_of(study).items()}
+    stored = study.user_attrs  # one storage read for both
+    base = baseline_scores(stored)
+    higher = {n: e.get("higher_is_better", True) for n, e in baselines_of(stored).items()}
     from sra_search.statistics.paired import paired_test  # scipy/statsmodels: the [stats] extra
 
     out = {}

@@ -4,13 +4,14 @@ declared once with the type it holds and a typed reader.
 Optuna stores user attributes as JSON under a string key; writing the key in one place keeps a
 reader (``status``, ``report``, ``export``, benchmarks) from drifting from the writer (the
 driver, the strategies). ``attr.get(holder)`` reads, ``attr.set(holder, value)`` writes;
-``holder`` is a study, a trial or a frozen trial.
+``holder`` is a study, a trial or a frozen trial. A study's ``user_attrs`` is one storage read
+each time, so a reader of several attributes reads it once and passes that dict to ``get``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Mapping, Protocol, TypeVar
 
 T = TypeVar("T")
 
@@ -29,16 +30,21 @@ class Attr(Generic[T]):
     key: str
     doc: str
 
-    def get(self, holder: HasUserAttrs, default: T | None = None) -> T | None:
-        """The stored value, or ``default`` when the attribute was never written."""
-        return holder.user_attrs.get(self.key, default)
+    def get(self, holder: HasUserAttrs | Mapping[str, Any], default: T | None = None) -> T | None:
+        """The stored value, or ``default`` when the attribute was never written; ``holder`` may
+        also be user attributes already read (``study.user_attrs``)."""
+        return _attrs_of(holder).get(self.key, default)
 
     def set(self, holder: HasUserAttrs, value: T | None) -> None:
         holder.set_user_attr(self.key, value)
 
-    def is_on(self, holder: HasUserAttrs) -> bool:
+    def is_on(self, holder: HasUserAttrs | Mapping[str, Any]) -> bool:
         """Whether the attribute was written (``None`` counts as written)."""
-        return self.key in holder.user_attrs
+        return self.key in _attrs_of(holder)
+
+
+def _attrs_of(holder: HasUserAttrs | Mapping[str, Any]) -> Mapping[str, Any]:
+    return holder if isinstance(holder, Mapping) else holder.user_attrs
 
 
 # ----- trials (set by the driver, the trial record and the strategies) -----------------------
@@ -72,6 +78,6 @@ BASELINE_PREFIX = "baseline:"
 """Study attributes ``baseline:<task>:<split>:<key>`` hold a task's no-SRA baseline scores."""
 
 
-def baselines_of(holder: HasUserAttrs) -> dict[str, dict[str, Any]]:
+def baselines_of(holder: HasUserAttrs | Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """The stored baselines, by their full key."""
-    return {k: v for k, v in holder.user_attrs.items() if k.startswith(BASELINE_PREFIX) and isinstance(v, dict)}
+    return {k: v for k, v in _attrs_of(holder).items() if k.startswith(BASELINE_PREFIX) and isinstance(v, dict)}

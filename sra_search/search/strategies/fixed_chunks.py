@@ -6,7 +6,7 @@ chunk but the last. Trials are ranked by value."""
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import optuna
 
