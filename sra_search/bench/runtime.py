@@ -85,7 +85,7 @@ def _decode(model, out, tokens: int) -> float:
     return tokens / (time.perf_counter() - start)
 
 
-def _peak_rss_child(model_name: str, length: int, variant: str) -> None:
+def _peak_rss_child(model_name: str, length: int, variant: str, logits_to_keep: int | None = None) -> None:
     """Subprocess body: print extra peak RSS (bytes) of one prefill above the loaded model."""
     import resource
 
@@ -95,18 +95,18 @@ def _peak_rss_child(model_name: str, length: int, variant: str) -> None:
     ids = _ids(tok, length).to(model.device)
     with open("/proc/self/status") as f:
         rss = next(int(line.split()[1]) for line in f if line.startswith("VmRSS"))
-    prefill_seconds(model, ids, variant)
+    prefill_seconds(model, ids, variant, logits_to_keep)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
     print(json.dumps({"extra_bytes": max(0, peak - rss) * 1024}))
 
 
-def peak_extra_memory(model_name: str, model, length: int, variant: str) -> int:
+def peak_extra_memory(model_name: str, model, length: int, variant: str, logits_to_keep: int | None = None) -> int:
     """Extra memory of one prefill (bytes): CUDA allocator peak, or a subprocess's peak RSS."""
     if next(model.parameters()).is_cuda:
-        return cuda_peak_extra(model, _ids_for(model, length), variant)
+        return cuda_peak_extra(model, _ids_for(model, length), variant, logits_to_keep)
     code = (
         "from sra_search.bench.runtime import _peak_rss_child; "
-        f"_peak_rss_child({model_name!r}, {length}, {variant!r})"
+        f"_peak_rss_child({model_name!r}, {length}, {variant!r}, {logits_to_keep!r})"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return int(json.loads(out.stdout.strip().splitlines()[-1])["extra_bytes"])
@@ -186,8 +186,17 @@ def measure(
     }
 
 
-def run(model_name: str, lengths: list[int], repeats: int, decode_tokens: int, reference: bool, progress=None) -> dict:
-    """Measure everything; returns a JSON-safe dict of results."""
+def run(
+    model_name: str,
+    lengths: list[int],
+    repeats: int,
+    decode_tokens: int,
+    reference: bool,
+    progress=None,
+    logits_to_keep: int | None = None,
+) -> dict:
+    """Measure everything; returns a JSON-safe dict of results. ``logits_to_keep=1`` times prefills
+    as ``generate`` runs them (last position's logits only); ``None`` computes every position's."""
     global _TOKENIZER
     from sra_search.models import load_model
 
@@ -199,9 +208,9 @@ def run(model_name: str, lengths: list[int], repeats: int, decode_tokens: int, r
         ids = _ids(tok, length).to(model.device)
 
         def memory(v: str, length: int = length) -> int:
-            return peak_extra_memory(model_name, model, length, v)
+            return peak_extra_memory(model_name, model, length, v, logits_to_keep)
 
-        rows.append(measure(model, ids, variants, repeats, decode_tokens, memory, progress))
+        rows.append(measure(model, ids, variants, repeats, decode_tokens, memory, progress, logits_to_keep))
     return {
         "benchmark": "runtime",
         "command": " ".join(shlex.quote(a) for a in sys.argv),
@@ -209,7 +218,13 @@ def run(model_name: str, lengths: list[int], repeats: int, decode_tokens: int, r
         "sra_config": CONFIG.model_dump(),
         "repeats": repeats,
         "decode_tokens": decode_tokens,
+        "logits": "all" if logits_to_keep is None else "last",
         "machine": describe(),
-        "targets": {"fast_prefill_ratio_max": 1.10, "peak_memory_ratio_max": 1.10, "decode_ratio_min": 0.98},
+        "targets": {
+            # Issue "Speed: SRA at the cost of the rows it edits": 1.05x at 1k tokens, 1.03x from 2k.
+            "fast_prefill_ratio_max": {"1024": 1.05, "2048 and longer": 1.03},
+            "peak_memory_ratio_max": 1.10,
+            "decode_ratio_min": 0.98,
+        },
         "results": rows,
     }

@@ -58,10 +58,14 @@ def edit_rows(
     survives = target > theta
     edited = (survives if visible is None else survives & visible).any(dim=-1)
     if in_place:
-        eliminated = weights <= theta
-        # 3. From the eliminated entries, as below, so nothing eliminated gives exactly 0.
-        removed = torch.where(eliminated, weights, 0.0).sum(dim=-1)
-        new = weights.masked_fill_(eliminated, 0.0)  # 2.
+        # 2-3 in three passes and no boolean mask of the rows' size (profiled: a mask, a `where`
+        # and a `masked_fill_` cost ~20x a threshold on CPU). `threshold` zeroes exactly the
+        # entries <= theta; the removed mass is the row sum's drop, exactly 0 when nothing was
+        # eliminated (the same sum of the same numbers), equal to the eliminated entries' sum
+        # up to rounding otherwise.
+        before = weights.sum(dim=-1)
+        new = torch.nn.functional.threshold(weights, theta, 0.0, inplace=True)
+        removed = (before - new.sum(dim=-1)).clamp_min_(0.0)
         _redistribute(new, removed, target_start, target_end, scale, gem_share, visible)  # 4-5.
     else:
         # 2. Elimination over the whole row (a new tensor: `weights` stays as it was).

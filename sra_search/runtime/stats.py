@@ -160,6 +160,11 @@ class SRAStats:
         bucket.removed.append(removed[edited])
         bucket.accumulated.append(accumulated[edited])
 
+    def record_unedited(self, layer: int, loop: str, head_rows: int) -> None:
+        """Record head rows examined and left as they were without recomputing them (the fast
+        path skips a chunk whose whole target its sliding window hides: no row can pass the gem test)."""
+        self._buckets.setdefault((layer, loop), _Bucket()).examined += head_rows
+
     # -- reading -------------------------------------------------------------------------------
     def per_layer(self) -> list[LayerLoopStats]:
         """One entry per (layer, loop) that examined rows, sorted by layer then loop."""
