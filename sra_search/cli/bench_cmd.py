@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import shlex
 import sys
-
 from typing import Literal
 
 import typer
@@ -86,7 +85,6 @@ def show(
         )
     console.print(table)
     return result
-
 
 
 @bench.command("scoring")

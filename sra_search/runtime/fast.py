@@ -21,7 +21,7 @@ import torch
 from torch.profiler import record_function
 
 from sra_search.runtime.edit import edit_rows
-from sra_search.runtime.masks import allowed_keys
+from sra_search.runtime.masks import allowed_keys, first_key
 from sra_search.runtime.session import PlannedEdit, Session
 
 # Upper bound on the float32 working set of one recomputed chunk (scores + weights + edit).
@@ -40,12 +40,6 @@ def _scope(name: str):
 
 def _chunk_rows(heads: int, n_keys: int) -> int:
     return max(1, CHUNK_BYTES // (4 * 4 * heads * max(n_keys, 1)))
-
-
-def first_key(row: int, sliding_window: int | None) -> int:
-    """The first key row ``row`` (and every later row) can see under a sliding window:
-    transformers' ``sliding_window_overlay`` lets query ``q`` see key ``k`` iff ``q - w < k <= q``."""
-    return 0 if sliding_window is None else max(0, row - sliding_window + 1)
 
 
 def _mask_chunk(

@@ -65,6 +65,12 @@ def sequence_spans(attention_mask: torch.Tensor | None, batch: int, length: int)
     return spans
 
 
+def first_key(row: int, sliding_window: int | None) -> int:
+    """The first key query ``row`` (and every later row) can see: :func:`allowed_keys`' window
+    rule ``q - sliding_window < k <= q`` solved for the smallest ``k`` (0 without a window)."""
+    return 0 if sliding_window is None else max(0, row - sliding_window + 1)
+
+
 def allowed_keys(
     attention_mask: torch.Tensor | None,
     q_len: int,
