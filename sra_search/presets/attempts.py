@@ -106,6 +106,9 @@ def _write(directory: Path, attempts: list[Attempt]) -> None:
     text = _Ledger(attempts=attempts).model_dump_json(indent=2) + "\n"
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".attempts.", suffix=".tmp")
     try:
+        # mkstemp makes the file 0600; the ledger of a shared registry is read by whoever exports
+        # next, so it gets the mode of the preset files beside it (readable by all).
+        os.fchmod(fd, 0o644)
         with os.fdopen(fd, "w") as f:
             f.write(text)
             f.flush()

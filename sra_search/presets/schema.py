@@ -358,13 +358,20 @@ class Preset(_Strict):
                 raise ValueError("schema_version 1 has no evidence, outcomes or lengths; write schema_version 2")
             if self.schema_version < 3 and b.transfer is not None:
                 raise ValueError(f"schema_version {self.schema_version} has no transfer record; write schema_version 3")
-        if self.schema_version < 3 and self.provenance.attempt is not None:
-            raise ValueError(f"schema_version {self.schema_version} has no provenance.attempt; write schema_version 3")
             if b.config.c_s + b.config.c_e + self.model.num_layers + 3 > b.max_tokens:
                 raise ValueError(
                     f"bucket [{b.min_tokens}, {b.max_tokens}]: SRA needs c_s + c_e + L + 3 = "
                     f"{b.config.c_s + b.config.c_e + self.model.num_layers + 3} tokens, more than the bucket allows"
                 )
+            pt = b.metrics.prompt_tokens
+            if self.beats_baseline and self.schema_version >= 3 and pt is not None and not (b.contains(pt.min) and b.contains(pt.max)):
+                # A gain claimed on prompts the preset would not edit: served, it would do nothing there.
+                raise ValueError(
+                    f"bucket [{b.min_tokens}, {b.max_tokens}]: its held-out prompts have {pt.min}-{pt.max} tokens, "
+                    "outside the range it applies SRA to; widen the range to them (export does: bucket_range.covering_ranges)"
+                )
+        if self.schema_version < 3 and self.provenance.attempt is not None:
+            raise ValueError(f"schema_version {self.schema_version} has no provenance.attempt; write schema_version 3")
         return self
 
     def bucket_for(self, prompt_tokens: int) -> LengthBucket | None:

@@ -24,6 +24,7 @@ from optuna.trial import TrialState
 from sra_search.search import objective as obj
 from sra_search.search.tuning import samplers as samplers_mod
 from sra_search.search.tuning import space as space_mod
+from sra_search.search.tuning.repeats import earlier_trial_with
 from sra_search.search.tuning.warm_start import WarmStart, warm_start_configs
 from sra_search.search.baselines import Baselines, headroom_warnings, rescore_holdout
 from sra_search.search.storage import attrs
@@ -165,6 +166,19 @@ class Driver:
             self.budget.errors_in_row += 1
             return
         attrs.CONFIG.set(trial, config.model_dump())
+        earlier = earlier_trial_with(study, config, trial.number)
+        if earlier is not None:
+            attrs.DUPLICATE_OF.set(trial, earlier)
+            study.tell(trial, state=TrialState.PRUNED, skip_if_finished=True)
+            hb.discard(trial_id(trial))
+            self.budget.repeats_in_row += 1
+            log.info("trial %d proposed trial %d's config again; pruned before any case", trial.number, earlier)
+            if self.budget.sampler_exhausted():
+                self.progress.message = (
+                    f"stopped: the sampler proposed {self.budget.repeats_in_row} configs in a row that the study already ran"
+                )
+            return
+        self.budget.repeats_in_row = 0
         attrs.DRIVER.set(trial, self._driver_id)  # which process ran it (several drivers may share a study)
         attrs.NODE.set(trial, slot.node)  # the Ray node of its worker (all its jobs run on that slot)
         jobs = self.strategy.first_jobs(config)
@@ -251,7 +265,9 @@ class Driver:
                 if not slot.ready and slot.probe_after and time.monotonic() >= slot.probe_after:
                     slot.probe_after = 0.0
                     self._probe(slot)
-                if slot.ready and not slot.busy and self._may_start(study, counts):
+                # Until the slot is busy: a proposal can end at once (an invalid config, a repeat of
+                # a config already run), each bounded by its own in-a-row limit in may_start.
+                while slot.ready and not slot.busy and self._may_start(study, counts):
                     self._new_trial(study, slot, hb)
                     counts = state_counts(study)
             may_start = self._may_start(study, counts)

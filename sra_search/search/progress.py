@@ -16,6 +16,9 @@ from sra_search.search.studyfile.schema import StudyFile
 
 MAX_ERRORS_IN_ROW = 3
 """Trials failing in a row with an evaluation error stop the run (a task or model problem)."""
+MAX_REPEATS_IN_ROW = 10
+"""Proposals of configs the study already ran, in a row, that stop the run: the sampler has
+nothing new to offer (a space of a few discrete points, all visited)."""
 
 
 @dataclass
@@ -67,6 +70,8 @@ class Budget:
         self.durations: list[float] = []
         """Wall time of each trial this driver finished (COMPLETE or PRUNED)."""
         self.errors_in_row = 0
+        self.repeats_in_row = 0
+        """Proposals in a row of a config the study already ran (``tuning.repeats``)."""
         self.prior_elapsed = 0.0
         """Time earlier runs of the study spent (the study's ``elapsed_s``)."""
         self.t0 = time.monotonic()
@@ -79,6 +84,9 @@ class Budget:
 
     def stopped_by_errors(self) -> bool:
         return self.errors_in_row >= MAX_ERRORS_IN_ROW
+
+    def sampler_exhausted(self) -> bool:
+        return self.repeats_in_row >= MAX_REPEATS_IN_ROW
 
     def may_start(self, study: optuna.Study, counts: dict[TrialState, int], in_flight_here: int) -> bool:
         """Whether another trial fits the budget (``in_flight_here``: this driver's running trials)."""
@@ -96,7 +104,7 @@ class Budget:
             and study.sampler.is_exhausted(study)  # type: ignore[attr-defined]
         ):
             return False
-        return not self.stopped_by_errors()
+        return not (self.stopped_by_errors() or self.sampler_exhausted())
 
     def eta(self, counts: dict[TrialState, int], in_flight_here: int) -> float | None:
         """Seconds left, from the mean trial duration so far (``None`` before the first trial)."""

@@ -36,14 +36,15 @@ from sra_search.presets import Registry
 from transformers import AutoModelForCausalLM, LlamaConfig
 
 preset = Registry("presets").get("smollm2-135m", "passkey", include_unproven=True)
+n = preset.buckets[0].max_tokens  # a prompt inside the latest version's first bucket: SRA edits it
 torch.manual_seed(0)
 config = LlamaConfig(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
-                     num_key_value_heads=2, vocab_size=128, max_position_embeddings=1024, initializer_range=0.3)
+                     num_key_value_heads=2, vocab_size=128, max_position_embeddings=max(1024, n), initializer_range=0.3)
 model = AutoModelForCausalLM.from_config(config, attn_implementation="sdpa").eval()
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # measured on SmolLM2's weights, not these: the fingerprint differs
     with torch.no_grad(), enable_sra(model, preset, allow_fingerprint_mismatch=True) as stats:
-        model(torch.randint(1, 128, (1, 400), generator=torch.Generator().manual_seed(0)))
+        model(torch.randint(1, 128, (1, n), generator=torch.Generator().manual_seed(0)))
 core = {"preset": f"{preset.name} v{preset.version}", "examined": stats.examined_rows, "edited": stats.edited_rows}
 """
 

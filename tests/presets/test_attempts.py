@@ -75,3 +75,9 @@ def test_schema_1_has_no_attempt():
     with pytest.raises(ValidationError, match="provenance.attempt"):
         make_preset(schema_version=1, provenance=make_preset().provenance.model_copy(update={"attempt": 1}))
     assert Provenance.model_fields["attempt"].default is None
+
+
+def test_the_ledger_is_readable_by_everyone_like_the_presets_beside_it(tmp_path):
+    """Another user exporting into a shared registry must read the ledger (mkstemp makes 0600)."""
+    begin_attempt(tmp_path, "plan-a", holdout_span=10, transfer_span=0)
+    assert (tmp_path / LEDGER).stat().st_mode & 0o777 == 0o644

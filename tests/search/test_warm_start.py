@@ -49,3 +49,27 @@ def test_a_bad_warm_start_entry_is_named_before_anything_is_stored(make, said, t
     with pytest.raises(StudyFileError, match=said):
         d.check_tasks()
     assert not (tmp_path / "warm.db").exists()
+
+
+def test_a_config_the_study_already_ran_is_pruned_before_any_case(tiny_model_dir, ray_local, write_study, study_text, tmp_path):
+    """A sampler that proposes a config again (TPE's seeded start-up draws repeat those of the
+    study a warm-start preset came from) costs a trial number, not cases: the repeat is pruned
+    with ``duplicate_of``; a sampler with nothing new left stops the run."""
+    from sra_search.search.progress import MAX_REPEATS_IN_ROW
+
+    url = f"sqlite:///{tmp_path / 'repeat.db'}"
+    text = study_text(tiny_model_dir, name="repeat", storage=url, trials=MAX_REPEATS_IN_ROW + 5,
+                      extra="enqueue_paper_public = false")  # fmt: skip
+    # One point in the whole space: every proposal after the first is a repeat.
+    for line in ("tau_in = { low = 0.05, high = 2.0, log = true }", "tau_ou = { low = 0.05, high = 2.0, log = true }",
+                 "s_in = { low = 1.0, high = 8.0 }", "c_s = { low = 0, high = 8 }", "c_e = { choices = [8, 16, 32] }"):  # fmt: skip
+        name = line.split(" ")[0]
+        text = text.replace(line, {"c_e": "c_e = { choices = [8] }"}.get(name, f"{name} = {{ fixed = 1.0 }}" if name != "c_s" else "c_s = { fixed = 2 }"))
+    summary = Driver(load_study_file(write_study(text)), RunOptions(holdout=False)).run()
+    trials = optuna.load_study(study_name="repeat", storage=url).trials
+    assert trials[0].state == TrialState.COMPLETE and "duplicate_of" not in trials[0].user_attrs
+    repeats = trials[1:]
+    assert len(repeats) == MAX_REPEATS_IN_ROW  # then the run stopped, short of its trial budget
+    assert all(t.state == TrialState.PRUNED and t.user_attrs["duplicate_of"] == 0 for t in repeats)
+    assert all(not t.intermediate_values and "outcomes" not in t.user_attrs for t in repeats)  # no case was scored
+    assert summary.trials["complete"] == 1 and summary.trials["pruned"] == MAX_REPEATS_IN_ROW

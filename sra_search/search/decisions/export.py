@@ -47,7 +47,9 @@ from sra_search.presets.schema import (
     TaskSpec,
     model_key,
 )
-from sra_search.search.decisions.bucket_range import N_LENGTHS, RANGE_CASES, choose_range, scan_lengths, spread_lengths
+from sra_search.search.decisions.bucket_range import (
+    N_LENGTHS, RANGE_CASES, choose_range, covering_ranges, scan_lengths, spread_lengths,
+)
 from sra_search.search.results import trial_config
 from sra_search.search.decisions.provenance import git_revision, package_versions
 from sra_search.search.decisions.export_plan import BucketPlan, ExportError, ExportPlan, ExportSettings, plan_export
@@ -345,7 +347,7 @@ def _publish(plan: ExportPlan, model, outcomes: list[BucketOutcome], force: bool
         ),  # fmt: skip
         task=TaskSpec(name=task.name, params=with_answer_mode(task.name, shared)),
         beats_baseline=result.ok,
-        buckets=[o.bucket for o in keep],
+        buckets=covering_ranges([o.bucket for o in keep]),
         provenance=Provenance(
             study=",".join(s.name for s in specs), storage=",".join(dict.fromkeys(b.storage_url for b in plan.buckets)),
             trials=[o.trial for o in keep], sampler=",".join(sorted({s.sampler.kind for s in specs})), seed=specs[0].seed,

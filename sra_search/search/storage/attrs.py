@@ -62,6 +62,7 @@ WALL_S: Attr[float] = Attr("wall_s", "seconds from ask to tell")
 EVAL_S: Attr[float] = Attr("eval_s", "seconds the workers spent scoring the trial's jobs")
 ELAPSED_AT_END_S: Attr[float] = Attr("elapsed_at_end_s", "the study's elapsed seconds when the trial ended")
 FAIL_REASON: Attr[str] = Attr("fail_reason", "one line: why a trial failed")
+DUPLICATE_OF: Attr[int] = Attr("duplicate_of", "the earlier trial that ran the same config; pruned before any case")
 
 # ----- studies (set by the driver, baselines, definition and verdicts) -----------------------
 DEFINITION_HASH: Attr[str] = Attr("definition_hash", "StudyFile.definition_hash() of the file that created the study")
