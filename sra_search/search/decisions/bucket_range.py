@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from objectives.compare import gain, rescore
-from sra_search.presets.schema import LengthBucket
 from objectives.lengths import shortest_length
+from sra_search.presets.schema import LengthBucket
 from sra_search.search.studyfile.task_params import resolve_file_params
 
 
@@ -129,16 +129,18 @@ def spread_lengths(
 
 def covering_ranges(buckets: Sequence[LengthBucket]) -> list[LengthBucket]:
     """Each bucket's range (``buckets`` in length order, as export plans them) widened to the
-    prompts its held-out cases measured, never into the bucket below it. A range is chosen in task lengths, and a task length ``L`` makes prompts of
-    up to ``L`` tokens, often a few fewer (a pass key at 4096 has 4095): without this a bucket
-    could leave out the very prompts that showed its gain, and serving would not edit them."""
+    prompts its held-out cases measured, never into the bucket below it. A range is chosen in
+    task lengths, and a task length ``L`` makes prompts of up to ``L`` tokens, often a few fewer
+    (a pass key at 4096 has 4095): without this a bucket could leave out the very prompts that
+    showed its gain, and serving would not edit them."""
     out: list[LengthBucket] = []
     floor = 0
     for b in buckets:
         pt = b.metrics.prompt_tokens
         lo, hi = b.min_tokens, b.max_tokens
         if pt is not None:
-            lo, hi = max(floor, min(lo, pt.min)), max(hi, pt.max)
-        out.append(b.model_copy(update={"min_tokens": lo, "max_tokens": max(hi, lo)}))
-        floor = max(hi, lo) + 1
+            lo = max(floor, min(lo, pt.min))
+            hi = max(hi, pt.max, lo)
+        out.append(b.model_copy(update={"min_tokens": lo, "max_tokens": hi}))
+        floor = hi + 1
     return out
