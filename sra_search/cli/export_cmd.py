@@ -26,6 +26,7 @@ def export(
     n_lengths: int = typer.Option(4, "--lengths", min=1, max=16, help="Task lengths per bucket the held-out cases span (low end to high end)."),
     transfer_cases: int = typer.Option(48, "--transfer-cases", min=1, max=100_000, help="Held-out cases per bucket on the task's unseen prompt template (the transfer check)."),
     range_cases: int = typer.Option(16, "--range-cases", min=0, max=100_000, help="Search cases per length from which each bucket's length range is chosen before its held-out check; 0 = the study's whole range."),
+    refine: int = typer.Option(2, "--refine", min=0, max=8, help="Bisections at each edge of the chosen length range, on search cases (0: the --lengths scan alone places the edges)."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Re-score each study's best feasible trial on held-out cases over its bucket's lengths next to
@@ -47,7 +48,7 @@ def export(
             t = bar.add_task("export", total=None)
             result = run(studies, to, storage=storage, force=force, min_gain=min_gain, candidates=candidates,
                          alpha=alpha, holdout_cases=holdout_cases, n_lengths=n_lengths, range_cases=range_cases, transfer_cases=transfer_cases,
-                         progress=lambda d: bar.update(t, description=d))  # fmt: skip
+                         refine=refine, progress=lambda d: bar.update(t, description=d))  # fmt: skip
     except (ExportError, LedgerError, StudyFileError, PresetWriteError, ObjectiveError, *STORAGE_ERRORS) as e:
         fail(str(e))
     if json_out:

@@ -161,16 +161,14 @@ class Driver:
             config = space_mod.to_config(self.spec.search_space, trial.params)
         except Exception as exc:  # a space that produces an invalid config is a study-file bug
             attrs.FAIL_REASON.set(trial, f"invalid SRA config: {exc}")
-            study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
-            hb.discard(trial_id(trial))
+            self._end_before_any_case(study, trial, TrialState.FAIL, hb)
             self.budget.errors_in_row += 1
             return
         attrs.CONFIG.set(trial, config.model_dump())
         earlier = earlier_trial_with(study, config, trial.number)
         if earlier is not None:
             attrs.DUPLICATE_OF.set(trial, earlier)
-            study.tell(trial, state=TrialState.PRUNED, skip_if_finished=True)
-            hb.discard(trial_id(trial))
+            self._end_before_any_case(study, trial, TrialState.PRUNED, hb)
             self.budget.repeats_in_row += 1
             log.info("trial %d proposed trial %d's config again; pruned before any case", trial.number, earlier)
             if self.budget.sampler_exhausted():
@@ -188,6 +186,12 @@ class Driver:
         self._runs[trial.number] = run
         slot.busy = True
         self._submit(run)
+
+    @staticmethod
+    def _end_before_any_case(study: optuna.Study, trial, state: TrialState, hb: DriverHeartbeat) -> None:
+        """End a proposal the driver will not run (an invalid config, a repeat): no case is scored."""
+        study.tell(trial, state=state, skip_if_finished=True)
+        hb.discard(trial_id(trial))
 
     def _submit(self, run: TrialRun) -> None:
         ref = self.pool.submit(self.pool.slots[run.slot], run.job)

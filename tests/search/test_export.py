@@ -220,8 +220,10 @@ def test_regress_rechecks_the_evidence_of_a_gated_preset(tmp_path, tiny_model_di
 
 def test_a_bucket_covers_only_the_lengths_where_search_cases_gain(tmp_path, tiny_model_dir, monkeypatch):
     """SRA made to answer every case only from 180 tokens up: the search-case scan over the study's
-    range (128 and 200) finds no gain at 128, so the bucket is [200, 200] and its held-out cases sit
-    there; shorter prompts run without SRA. The scan reads search cases only."""
+    range (128 and 200) finds no gain at 128; bisecting the edge measures 164 (no gain), then 182
+    (gain), so the bucket starts at 182 and its held-out cases sit in 182-200; shorter prompts run
+    without SRA. Without bisection (``refine=0``) the edge stays at the scanned 200. The scan and the
+    bisection read search cases only."""
     import importlib
 
     evaluate_mod = importlib.import_module("objectives.evaluate")
@@ -239,14 +241,70 @@ def test_a_bucket_covers_only_the_lengths_where_search_cases_gain(tmp_path, tiny
     files = [_study(tmp_path, tiny_model_dir, "g-long", 200)]
     result = export(files, tmp_path / "presets", holdout_cases=8, n_lengths=2, range_cases=4)
     (b,) = result.buckets
-    assert b.ok and (b.min_tokens, b.max_tokens) == (200, 200), b.reasons
-    assert b.lengths_chosen.startswith("lengths 200-200; search-case gain by length: 128: +0.000 (n = 4), 200: +1.000")
+    assert b.ok and b.max_tokens == 200 and 170 < b.min_tokens <= 182, b.reasons
+    assert b.lengths_chosen.startswith(
+        "lengths 182-200; search-case gain by length: 128: +0.000 (n = 4), 164: +0.000 (n = 4), 182: +1.000 (n = 4), 200: +1.000"
+    )
     p = result.preset
     assert p.config_for(150) is None and p.config_for(200) == CFG
-    assert p.buckets[0].evaluation.lengths == [200]
+    assert p.buckets[0].evaluation.lengths == [182, 200]
     search = {(n, s) for split, n, s in calls if split == "search"}
-    assert search == {(128, False), (128, True), (200, False), (200, True)}
-    assert {n for split, n, _ in calls if split == "holdout"} == {200}
+    assert search == {(n, s) for n in (128, 164, 182, 200) for s in (False, True)}
+    assert {n for split, n, _ in calls if split == "holdout"} == {182, 200}
+
+    calls.clear()
+    coarse = export(files, tmp_path / "coarse", holdout_cases=8, n_lengths=2, range_cases=4, refine=0)
+    assert coarse.buckets[0].lengths_chosen.startswith("lengths 200-200; search-case gain by length: 128: +0.000 (n = 4), 200: +1.000")
+    assert {n for split, n, _ in calls if split == "search"} == {128, 200}
+
+
+@pytest.mark.parametrize(
+    "gains_from, steps, expected, measured",
+    [
+        # the gain starts between two scanned lengths: each step halves the gap around the edge
+        (3400, 1, (3434, 4096), [3434]),
+        (3400, 2, (3434, 4096), [3434, 3103]),
+        (3400, 3, (3434, 4096), [3434, 3103, 3268]),
+        # no bisection: the coarse scan's edge
+        (3400, 0, (4096, 4096), []),
+        # the gain starts below the run's first scanned length: the edge moves down
+        (2000, 2, (2112, 4096), [2112, 1781]),
+    ],
+)
+def test_refine_edges_bisects_where_the_gain_starts(gains_from, steps, expected, measured):
+    from sra_search.search.decisions.bucket_range import LengthGains, choose_range, refine_edges
+
+    def at(n):  # 8 search cases: all fixed from `gains_from` tokens up, all broken below
+        asked.append(n)
+        return LengthGains(n, (1.0 if n >= gains_from else -1.0,) * 8)
+
+    asked: list[int] = []
+    coarse = [at(n) for n in (128, 1451, 2773, 4096)]
+    asked.clear()
+    got = choose_range(refine_edges(coarse, at, steps))
+    assert (got.low, got.high) == expected and asked == measured, got.describe()
+
+
+def test_refine_edges_bisects_both_edges_and_stops_when_nothing_gains():
+    from sra_search.search.decisions.bucket_range import LengthGains, choose_range, refine_edges
+
+    asked: list[int] = []
+
+    def at(n):  # the gain lives in 1000-3000 tokens only
+        asked.append(n)
+        return LengthGains(n, (1.0 if 1000 <= n <= 3000 else 0.0,) * 8)
+
+    coarse = [at(n) for n in (128, 1451, 2773, 4096)]
+    asked.clear()
+    got = choose_range(refine_edges(coarse, at, 1))
+    assert asked == [789, 3434] and (got.low, got.high) == (1451, 2773)
+    asked.clear()
+    got = choose_range(refine_edges(coarse, at, 2))
+    assert (got.low, got.high) == (1120, 2773) and asked == [789, 3434, 1120, 3103]
+
+    asked.clear()
+    flat = [LengthGains(n, (0.0,) * 8) for n in (128, 1451)]
+    assert refine_edges(flat, at, 3) == flat and asked == []
 
 
 @pytest.mark.parametrize(

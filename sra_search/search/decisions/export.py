@@ -48,7 +48,7 @@ from sra_search.presets.schema import (
     model_key,
 )
 from sra_search.search.decisions.bucket_range import (
-    N_LENGTHS, RANGE_CASES, choose_range, covering_ranges, scan_lengths, spread_lengths,
+    N_LENGTHS, RANGE_CASES, REFINE_STEPS, choose_range, covering_ranges, refine_edges, scan_lengths, spread_lengths,
 )
 from sra_search.search.results import trial_config
 from sra_search.search.decisions.provenance import git_revision, package_versions
@@ -186,7 +186,7 @@ def _evaluate_bucket(
 
 def _measure_bucket(
     model, tok, spec, trial, lo: int, hi: int, min_gain: float, progress, *, n_lengths: int, holdout_cases: int,
-    range_cases: int, transfer_cases: int, attempt: Attempt,
+    range_cases: int, transfer_cases: int, attempt: Attempt, refine: int = REFINE_STEPS,
 ) -> BucketOutcome:
     """One candidate of a bucket: with ``range_cases``, first the lengths where it gains on search
     cases (:mod:`~sra_search.search.decisions.bucket_range`), then the held-out re-score over them."""
@@ -195,9 +195,10 @@ def _measure_bucket(
         task = spec.tasks[0]
         scan, per = spread_lengths(spec, tok, lo, hi, n_lengths, range_cases * n_lengths, split="search")
         say = lambda m: progress(f"{spec.name}, trial {trial.number}, choosing lengths: {m}")  # noqa: E731
-        points = scan_lengths(model, tok, task.name, resolve_file_params(task.params, None),
-                              trial_config(trial), scan, per, progress=say)  # fmt: skip
-        choice = choose_range(points)
+        params, config = resolve_file_params(task.params, None), trial_config(trial)
+        points = scan_lengths(model, tok, task.name, params, config, scan, per, progress=say)
+        at = lambda n: scan_lengths(model, tok, task.name, params, config, [n], per, progress=say)[0]  # noqa: E731
+        choice = choose_range(refine_edges(points, at, refine))
         if not choice.ok:
             return BucketOutcome(spec.name, trial.number, lo, hi, False, [f"search cases: {choice.describe()}"])
         lo, hi = max(lo, choice.low), choice.high
@@ -273,6 +274,7 @@ def export(
     n_lengths: int = N_LENGTHS,
     range_cases: int = RANGE_CASES,
     transfer_cases: int = TRANSFER_CASES,
+    refine: int = REFINE_STEPS,
     load: Callable | None = None,
     progress: Callable[[str], None] = lambda _m: None,
 ) -> ExportResult:
@@ -282,7 +284,8 @@ def export(
     from sra_search.presets.store import preset_dir
 
     settings = ExportSettings(min_gain=min_gain, candidates=candidates, alpha=alpha, holdout_cases=holdout_cases,
-                              n_lengths=n_lengths, range_cases=range_cases, transfer_cases=transfer_cases)  # fmt: skip
+                              n_lengths=n_lengths, range_cases=range_cases, transfer_cases=transfer_cases,
+                              refine=refine)  # fmt: skip
     plan = plan_export(study_files, settings, storage)
     directory = preset_dir(Path(to), model_key(plan.model), plan.task)
     attempt, again = begin_attempt(directory, plan.key(), holdout_cases, transfer_cases)
@@ -312,7 +315,8 @@ def _measure_candidates(model, tok, b: BucketPlan, settings: ExportSettings, att
     for trial in b.trials:
         got = _measure_bucket(model, tok, b.spec, trial, b.lo, b.hi, settings.min_gain, progress,
                               n_lengths=settings.n_lengths, holdout_cases=settings.holdout_cases,
-                              range_cases=settings.range_cases, transfer_cases=settings.transfer_cases, attempt=attempt)  # fmt: skip
+                              range_cases=settings.range_cases, transfer_cases=settings.transfer_cases, attempt=attempt,
+                              refine=settings.refine)  # fmt: skip
         if best is None or (got.ok and not best.ok) or (got.ok == best.ok and _bucket_gain(got) > _bucket_gain(best)):
             best = got
     if best is None:

@@ -31,12 +31,15 @@ class ExportSettings:
     n_lengths: int
     range_cases: int
     transfer_cases: int
+    refine: int = 0
 
     def check(self) -> None:
         if not 0 < self.alpha < 1:
             raise ExportError(f"--alpha must lie strictly between 0 and 1, got {self.alpha}")
         if self.holdout_cases < 1 or self.n_lengths < 1:
             raise ExportError("--holdout-cases and --lengths must be at least 1")
+        if self.refine < 0:
+            raise ExportError(f"--refine must be 0 or more, got {self.refine}")
 
 
 @dataclass
@@ -60,7 +63,7 @@ class ExportPlan:
     def key(self) -> str:
         """The plan's hash: studies (definition and bucket), their candidate trials and configs, settings."""
         doc = {
-            "model": self.model, "task": self.task, "settings": asdict(self.settings),
+            "model": self.model, "task": self.task, "settings": self._settings_doc(),
             "buckets": [
                 {"study": b.spec.name, "definition": b.spec.definition_hash(), "lo": b.lo, "hi": b.hi,
                  "trials": [[t.number, CONFIG.get(t)] for t in b.trials]}
@@ -68,6 +71,13 @@ class ExportPlan:
             ],
         }  # fmt: skip
         return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+    def _settings_doc(self) -> dict:
+        # refine joined the settings later: left out at 0 so plans made before it keep their hash
+        doc = asdict(self.settings)
+        if not doc["refine"]:
+            del doc["refine"]
+        return doc
 
 
 def _candidates(study, k: int) -> list:
