@@ -25,7 +25,7 @@ from sra_search.search import objective as obj
 from sra_search.search.tuning import samplers as samplers_mod
 from sra_search.search.tuning import space as space_mod
 from sra_search.search.tuning.repeats import earlier_trial_with
-from sra_search.search.tuning.warm_start import WarmStart, warm_start_configs
+from sra_search.search.tuning.warm_start import WarmStart, enqueue_first_trials, warm_start_configs
 from sra_search.search.baselines import Baselines, headroom_warnings, rescore_holdout
 from sra_search.search.storage import attrs
 from sra_search.search.storage.definition import StudyMismatchError, before_first_trial, open_or_replace
@@ -135,16 +135,8 @@ class Driver:
         return study
 
     def _enqueue_first(self, study: optuna.Study) -> None:
-        if self.spec.sampler.kind == "grid":
-            return
-        if not self._created or study.get_trials(deepcopy=False):
-            return  # only a new study starts with the paper's and the warm-start configs, enqueued by its creator
-        if self.spec.enqueue_paper_public:
-            params = space_mod.paper_public_params(self.spec.search_space)
-            study.enqueue_trial(params, user_attrs={attrs.ORIGIN.key: "paper_public"}, skip_if_exists=True)
-        for first in self._warm:
-            params = space_mod.config_params(self.spec.search_space, first.config)
-            study.enqueue_trial(params, user_attrs={attrs.ORIGIN.key: first.origin}, skip_if_exists=True)
+        if self._created and not study.get_trials(deepcopy=False):
+            enqueue_first_trials(study, self.spec, self._warm)  # only by a new study's creator
 
     def _may_start(self, study: optuna.Study, counts: dict[TrialState, int]) -> bool:
         return self.budget.may_start(study, counts, len(self._runs))

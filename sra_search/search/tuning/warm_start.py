@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sra_search.config import SRAConfig
+from sra_search.search.storage.attrs import ORIGIN
 from sra_search.search.studyfile.preflight import check_file, locate
 from sra_search.search.studyfile.schema import StudyFile, StudyFileError
+from sra_search.search.tuning import space
 
 
 @dataclass(frozen=True)
@@ -45,3 +47,14 @@ def warm_start_configs(spec: StudyFile, base_dir: str | None) -> list[WarmStart]
             origin = f"warm_start:{preset.name} v{preset.version} [{b.min_tokens}-{b.max_tokens}]"
             out.append(WarmStart(origin, b.config))
     return out
+
+
+def enqueue_first_trials(study, spec: StudyFile, warm: list[WarmStart]) -> None:
+    """Enqueue a new study's first trials: the paper's config (unless the study file turns it off),
+    then each warm-start config in order, each with its ``origin``; a grid study enqueues none."""
+    if spec.sampler.kind == "grid":
+        return
+    firsts = [("paper_public", space.paper_public_params(spec.search_space))] if spec.enqueue_paper_public else []
+    firsts += [(w.origin, space.config_params(spec.search_space, w.config)) for w in warm]
+    for origin, params in firsts:
+        study.enqueue_trial(params, user_attrs={ORIGIN.key: origin}, skip_if_exists=True)
