@@ -186,7 +186,7 @@ def _evaluate_bucket(
 
 def _measure_bucket(
     model, tok, spec, trial, lo: int, hi: int, min_gain: float, progress, *, n_lengths: int, holdout_cases: int,
-    range_cases: int, transfer_cases: int, attempt: Attempt, refine: int = REFINE_STEPS,
+    range_cases: int, transfer_cases: int, attempt: Attempt, refine: int,
 ) -> BucketOutcome:
     """One candidate of a bucket: with ``range_cases``, first the lengths where it gains on search
     cases (:mod:`~sra_search.search.decisions.bucket_range`), then the held-out re-score over them."""

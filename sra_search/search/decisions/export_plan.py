@@ -31,7 +31,7 @@ class ExportSettings:
     n_lengths: int
     range_cases: int
     transfer_cases: int
-    refine: int = 0
+    refine: int
 
     def check(self) -> None:
         if not 0 < self.alpha < 1:
