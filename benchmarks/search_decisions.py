@@ -11,7 +11,10 @@ perplexity and attention constraints as there; ``--study studies/smollm2-niah-mu
   (the README's main job);
 - ``tpe-racing``: TPE and ``[pruner] kind = "racing"`` (``--racing INITIAL,MAX``, chunks of
   ``--racing-chunk``, ``--racing-test wilcoxon|sign``);
-- ``random-median``: random search, otherwise as ``tpe-median``.
+- ``random-median``: random search, otherwise as ``tpe-median``;
+- ``tpe-racing-warm`` (only with ``--variants``): ``tpe-racing`` with the study file's
+  ``warm_start`` kept (the others drop it), so its time to the final incumbent (``found_s``, the
+  pick's ``elapsed_at_end_s``) is measured against its cold twin's, same seed and budget.
 
 Then each study's pick (``best_feasible``; racing: most cases, then value) is re-scored in this
 process on ``--heldout`` held-out cases of the same task (``objectives.compare.rescore`` against
@@ -34,18 +37,22 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sra_search.search.storage.attrs import CONFIG, ELAPSED_S, EVAL_S
+from sra_search.search.storage.attrs import CONFIG, ELAPSED_AT_END_S, ELAPSED_S, EVAL_S
 
 REPO = Path(__file__).resolve().parents[1]
 STUDY = REPO / "studies" / "smollm2-passkey.toml"
 VARIANTS = ("tpe-median", "tpe-racing", "random-median")
+"""The default variants; ``--variants`` may also name ``tpe-racing-warm``."""
+ALL_VARIANTS = (*VARIANTS, "tpe-racing-warm")
 
 
 def add_arguments(ap) -> None:  # noqa: ANN001
     g = ap.add_argument_group("--decisions (racing vs median, TPE vs random)")
     g.add_argument("--decisions", action="store_true", help="run this benchmark instead of the scaling one")
     g.add_argument("--time", type=float, default=660.0, help="[budget] time_s of every study, seconds (the same for all three)")
-    g.add_argument("--seeds", default="0,1,2", help="sampler seeds; three studies per seed")
+    g.add_argument("--seeds", default="0,1,2", help="sampler seeds; one study per variant and seed")
+    g.add_argument("--variants", default=",".join(VARIANTS),
+                   help=f"variants run per seed, comma-separated, of {', '.join(ALL_VARIANTS)}")  # fmt: skip
     g.add_argument("--heldout", type=int, default=200, help="held-out cases each pick is re-scored on")
     g.add_argument("--study", default=str(STUDY), help="the study file whose task, parameters and constraints every variant keeps")
     g.add_argument("--length", type=int, default=1536, help="prompt length in tokens (the task's 'length' parameter)")
@@ -66,8 +73,11 @@ def study_spec(variant: str, seed: int, args, url: str, model: str):  # noqa: AN
     from sra_search.search.studyfile.schema import StudyFile, load_study_file
 
     doc = load_study_file(Path(args.study)).model_dump(mode="json", exclude_none=True)
-    doc.pop("warm_start", None)  # every variant starts from the same paper config only
-    sampler, pruner = variant.split("-")
+    sampler, pruner, *warm = variant.split("-")
+    if not warm:
+        doc.pop("warm_start", None)  # every other variant starts from the same paper config only
+    elif not doc.get("warm_start"):
+        raise SystemExit(f"--variants {variant}: {args.study} has no warm_start to keep")
     task = doc["tasks"][0]
     task["params"] = {**task["params"], "length": args.length}
     task["cases"] = {"search": args.median_cases, "holdout": 0}
@@ -100,7 +110,7 @@ def run_study(spec, reuse: bool = False) -> dict[str, Any]:  # noqa: ANN001
     from optuna.trial import TrialState
 
     from sra_search.search.driver import Driver, RunOptions
-    from sra_search.search.results import best_feasible, cases_seen
+    from sra_search.search.results import best_feasible, cases_seen, feasible_ranked
 
     study = None
     if reuse:
@@ -127,11 +137,13 @@ def run_study(spec, reuse: bool = False) -> dict[str, Any]:  # noqa: ANN001
         "finished": len(done),
         "complete": sum(t.state == TrialState.COMPLETE for t in done),
         "pruned": sum(t.state == TrialState.PRUNED for t in done),
+        "feasible": len(feasible_ranked(study)),  # complete trials that kept every constraint
         "cases_per_trial": round(statistics.mean(cases), 2) if cases else None,
         "cases_total": sum(cases),
         "eval_s_per_case": round(sum(EVAL_S.get(t, 0.0) for t in done) / max(1, sum(cases)), 3),
         "pick": None if best is None else {
             "trial": best.number, "search_value": best.value, "n_cases": cases_seen(best), "sra": CONFIG.get(best),
+            "found_s": ELAPSED_AT_END_S.get(best),  # time to the final incumbent, seconds of the study
         },
     }  # fmt: skip
 
@@ -185,6 +197,15 @@ def _ratio(a: float | None, b: float | None) -> float | None:
     return round(a / b, 3) if a is not None and b else None
 
 
+def parse_variants(text: str) -> list[str]:
+    """``--variants``, checked against :data:`ALL_VARIANTS`."""
+    variants = [v.strip() for v in text.split(",") if v.strip()]
+    unknown = [v for v in variants if v not in ALL_VARIANTS]
+    if unknown or not variants:
+        raise SystemExit(f"--variants: unknown {', '.join(unknown) or '(none given)'}; choose from {', '.join(ALL_VARIANTS)}")
+    return variants
+
+
 def run(args, rel) -> dict[str, Any]:  # noqa: ANN001
     """Every study of every seed, then the held-out re-scores; the report as a dict."""
     import tempfile
@@ -194,6 +215,7 @@ def run(args, rel) -> dict[str, Any]:  # noqa: ANN001
     from sra_search.statistics.paired import paired_test
 
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+    variants = parse_variants(args.variants)
     work = Path(args.workdir or tempfile.mkdtemp(prefix="sra-search-decisions-"))
     work.mkdir(parents=True, exist_ok=True)
     model = args.model or "smollm2-135m"
@@ -204,7 +226,7 @@ def run(args, rel) -> dict[str, Any]:  # noqa: ANN001
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
     try:
         for seed in seeds:
-            for variant in VARIANTS:
+            for variant in variants:
                 spec = study_spec(variant, seed, args, f"sqlite:///{work / f'{variant}-{seed}.db'}", model)
                 studies.setdefault(seed, {})[variant] = run_study(spec, reuse=args.reuse)
                 s = studies[seed][variant]
@@ -221,7 +243,7 @@ def run(args, rel) -> dict[str, Any]:  # noqa: ANN001
                 cmp = held.compare(s["pick"]["sra"])
                 s["heldout"] = _evidence_dict(cmp)
                 s["heldout_scores"] = list(cmp.case_scores)
-        r, m = studies[seed]["tpe-racing"], studies[seed]["tpe-median"]
+        r, m = studies[seed].get("tpe-racing", {}), studies[seed].get("tpe-median", {})
         if "heldout_scores" in r and "heldout_scores" in m:
             ev = paired_test(r["heldout_scores"], m["heldout_scores"], alternative="two-sided")
             studies[seed]["racing_vs_median_pick"] = {"delta": ev.delta, "ci": [ev.ci_low, ev.ci_high], "p": ev.p_value,
@@ -234,7 +256,7 @@ def run(args, rel) -> dict[str, Any]:  # noqa: ANN001
     return {
         "model": model, "seeds": seeds, "time_s": args.time, "heldout": args.heldout, "length": args.length,
         "study": Path(args.study).name, "task": task.name, "trials": args.study_trials, "racing_test": args.racing_test,
-        "median_cases": args.median_cases, "racing": args.racing, "racing_chunk": args.racing_chunk,
+        "median_cases": args.median_cases, "racing": args.racing, "racing_chunk": args.racing_chunk, "variants": variants,
         "baseline_heldout_accuracy": held.baseline.score if held.baseline else None,
         "heldout_s_per_case": round(held.baseline_s / args.heldout, 3) if held.baseline else None,
         "rescore_s": round(rescore_s, 1), "configs_rescored": len(held.cache),
@@ -258,12 +280,15 @@ def merge(reports: list[dict[str, Any]], names: list[str]) -> dict[str, Any]:
                 raise SystemExit(f"--merge: {name}: {key} = {rep.get(key)!r}, but {names[0]} has {first.get(key)!r}; "
                                  "merge only runs of the same settings")  # fmt: skip
         for seed, row in rep["studies"].items():
-            if int(seed) in studies:
-                raise SystemExit(f"--merge: seed {seed} is in two reports ({name} and an earlier one)")
-            studies[int(seed)] = row
+            # A seed may come from two runs with other variants (a warm twin run on another day).
+            have = studies.setdefault(int(seed), {})
+            if set(have) & set(_variants_of(row)):
+                raise SystemExit(f"--merge: seed {seed} is in two reports ({name} and an earlier one) with the same variants")
+            have.update(row)
     seeds = sorted(studies)
     return {
         **{k: first.get(k) for k in SETTINGS}, "seeds": seeds, "merged_from": names,
+        "variants": [v for v in ALL_VARIANTS if any(v in studies[s] for s in seeds)],
         "command": " ; ".join(r["command"] for r in reports), "machine": [r["machine"] for r in reports],
         "how": first["how"], "configs_rescored": sum(r["configs_rescored"] for r in reports),
         "rescore_s": round(sum(r["rescore_s"] for r in reports), 1),
@@ -275,8 +300,10 @@ def merge(reports: list[dict[str, Any]], names: list[str]) -> dict[str, Any]:
 def summarize(studies: dict[int, dict[str, Any]], seeds: list[int]) -> dict[str, Any]:
     """Means over seeds per variant, and the ratios measured in this run."""
     out: dict[str, Any] = {}
-    for variant in VARIANTS:
-        rows = [studies[s][variant] for s in seeds]
+    for variant in ALL_VARIANTS:
+        rows = [studies[s][variant] for s in seeds if variant in studies[s]]
+        if not rows:
+            continue
         picks = [r["heldout"] for r in rows if "heldout" in r]
         out[variant] = {
             "finished_mean": statistics.mean(r["finished"] for r in rows),
@@ -286,15 +313,38 @@ def summarize(studies: dict[int, dict[str, Any]], seeds: list[int]) -> dict[str,
             "picks_heldout_positive": sum(p["delta"] > 0 for p in picks),
             "picks": len(picks),
             "heldout_delta_mean": statistics.mean(p["delta"] for p in picks) if picks else None,
-        }
-    med, race, rnd = out["tpe-median"], out["tpe-racing"], out["random-median"]
+            "found_s_mean": statistics.mean(f) if (f := [r["pick"]["found_s"] for r in rows if (r.get("pick") or {}).get("found_s") is not None]) else None,
+        }  # fmt: skip
+    none: dict[str, Any] = {"finished_mean": None, "cases_per_trial_mean": None, "heldout_delta_mean": None, "found_s_mean": None}
+    med, race, rnd, warm = (out.get(v, none) for v in ALL_VARIANTS)
     out["ratios"] = {
         "racing/median trials finished": _ratio(race["finished_mean"], med["finished_mean"]),
         "racing/median cases per trial": _ratio(race["cases_per_trial_mean"], med["cases_per_trial_mean"]),
-        "tpe - random held-out delta": None if med["heldout_delta_mean"] is None or rnd["heldout_delta_mean"] is None
-        else round(med["heldout_delta_mean"] - rnd["heldout_delta_mean"], 4),
+        "tpe - random held-out delta": _diff(med["heldout_delta_mean"], rnd["heldout_delta_mean"]),
     }  # fmt: skip
+    if "tpe-racing-warm" in out:
+        # Over the seeds that have both twins, so the two means are of the same seeds.
+        both = [s for s in seeds if "tpe-racing" in studies[s] and "tpe-racing-warm" in studies[s]]
+
+        def mean_of(variant: str, read) -> float | None:  # noqa: ANN001
+            values = [v for s in both if (v := read(studies[s][variant])) is not None]
+            return statistics.mean(values) if len(values) == len(both) and values else None
+
+        found = lambda r: (r.get("pick") or {}).get("found_s")  # noqa: E731
+        held = lambda r: (r.get("heldout") or {}).get("delta")  # noqa: E731
+        out["ratios"]["warm/cold time to the final incumbent"] = _ratio(mean_of("tpe-racing-warm", found), mean_of("tpe-racing", found))
+        out["ratios"]["warm - cold held-out delta"] = _diff(mean_of("tpe-racing-warm", held), mean_of("tpe-racing", held))
+        out["ratios"]["warm/cold seeds"] = len(both)
     return out
+
+
+def _diff(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else round(a - b, 4)
+
+
+def _variants_of(row: dict[str, Any]) -> list[str]:
+    """The variants a seed's row holds (it also holds ``racing_vs_median_pick``)."""
+    return [v for v in ALL_VARIANTS if v in row]
 
 
 def _fmt_ev(h: dict[str, Any] | None) -> str:
@@ -316,17 +366,21 @@ def print_report(report: dict[str, Any]) -> None:
           f"{report['configs_rescored']} configs re-scored in {report['rescore_s']} s ({report['heldout_s_per_case']} s per case)")
     for seed, row in report["studies"].items():
         print(f"\nseed {seed}:")
-        for variant in VARIANTS:
+        for variant in _variants_of(row):
             s = row[variant]
             pick = s["pick"]
-            where = f"pick trial {pick['trial']} ({pick['n_cases']} cases, search {pick['search_value']:+.3f})" if pick else "no pick"
-            print(f"  {variant:<14} {s['finished']:>3} trials ({s['complete']} complete, {s['pruned']} pruned), "
+            where = f"pick trial {pick['trial']} ({pick['n_cases']} cases, search {pick['search_value']:+.3f}" if pick else "no pick"
+            if pick:
+                found = pick.get("found_s")  # reports before 2026-12-07 lack it
+                where += ")" if found is None else f", ended at {found:.0f} s)"
+            feasible = "" if s.get("feasible") is None else f", {s['feasible']} feasible"  # not in reports before 2026-12-07
+            print(f"  {variant:<14} {s['finished']:>3} trials ({s['complete']} complete{feasible}, {s['pruned']} pruned), "
                   f"{s['cases_per_trial']} cases/trial, {s['elapsed_s']} s; {where}")  # fmt: skip
             print(f"  {'':<14} held-out: {_fmt_ev(s.get('heldout'))}")
         if "racing_vs_median_pick" in row:
             print(f"  racing's pick vs median's pick (paired, two-sided): {row['racing_vs_median_pick']['verdict']}")
     print("\nover seeds:")
-    for variant in VARIANTS:
+    for variant in [v for v in ALL_VARIANTS if v in report["summary"]]:
         v = report["summary"][variant]
         d = v["heldout_delta_mean"]
         cpt = v["cases_per_trial_mean"]

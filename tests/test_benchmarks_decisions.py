@@ -41,3 +41,46 @@ def test_runs_of_other_settings_or_the_same_seed_are_refused():
         decisions.merge([_report(0, 0.0), _report(1, 0.0, baseline_heldout_accuracy=0.7)], ["a.json", "b.json"])
     with pytest.raises(SystemExit, match="seed 0 is in two reports"):
         decisions.merge([_report(0, 0.0), _report(0, 0.1)], ["a.json", "b.json"])
+
+
+def _warm_report(seed, found_s, delta):
+    row = _row(5, 2, 12.0, delta, False)
+    row["pick"]["found_s"] = found_s
+    rep = _report(seed, 0.0)
+    rep["studies"] = {str(seed): {"tpe-racing-warm": row}}
+    return rep
+
+
+def test_a_warm_twin_run_later_joins_its_seed():
+    cold = _report(0, 0.1)
+    cold["studies"]["0"]["tpe-racing"]["pick"]["found_s"] = 400.0
+    merged = decisions.merge([cold, _warm_report(0, 100.0, 0.2)], ["a.json", "warm.json"])
+    assert merged["seeds"] == [0] and merged["variants"] == list(decisions.ALL_VARIANTS)
+    ratios = merged["summary"]["ratios"]
+    assert ratios["warm/cold time to the final incumbent"] == 0.25
+    assert ratios["warm - cold held-out delta"] == pytest.approx(0.1)
+    assert ratios["warm/cold seeds"] == 1
+    # A cold study without its time to the pick (reports before found_s) gives no ratio, not a wrong one.
+    old = _report(0, 0.1)
+    merged = decisions.merge([old, _warm_report(0, 100.0, 0.2)], ["a.json", "warm.json"])
+    assert merged["summary"]["ratios"]["warm/cold time to the final incumbent"] is None
+    with pytest.raises(SystemExit, match="seed 0 is in two reports .* with the same variants"):
+        decisions.merge([_warm_report(0, 1.0, 0.0), _warm_report(0, 2.0, 0.0)], ["a.json", "b.json"])
+
+
+def test_variants_are_checked_and_only_the_warm_twin_keeps_warm_start():
+    import argparse
+
+    assert decisions.parse_variants("tpe-racing, tpe-racing-warm") == ["tpe-racing", "tpe-racing-warm"]
+    with pytest.raises(SystemExit, match="--variants: unknown tpe-warm; choose from"):
+        decisions.parse_variants("tpe-median,tpe-warm")
+    args = argparse.Namespace(study=str(decisions.REPO / "studies" / "smollm2-niah-multikey.toml"), length=512,
+                              median_cases=16, racing="8,16", racing_chunk=4, racing_test="sign", time=900.0, study_trials=24)  # fmt: skip
+    cold = decisions.study_spec("tpe-racing", 0, args, "sqlite://", "smollm2-135m")
+    warm = decisions.study_spec("tpe-racing-warm", 0, args, "sqlite://", "smollm2-135m")
+    assert not cold.warm_start and warm.warm_start == ["presets/smollm2-135m/passkey/v4.json"]
+    assert (cold.pruner, cold.sampler, cold.budget) == (warm.pruner, warm.sampler, warm.budget)
+    assert warm.name == "bench-tpe-racing-warm-0"
+    args.study = str(decisions.REPO / "studies" / "smollm2-passkey.toml")
+    with pytest.raises(SystemExit, match="has no warm_start to keep"):
+        decisions.study_spec("tpe-racing-warm", 0, args, "sqlite://", "smollm2-135m")
