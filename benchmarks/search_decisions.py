@@ -313,10 +313,9 @@ def summarize(studies: dict[int, dict[str, Any]], seeds: list[int]) -> dict[str,
             "picks_heldout_positive": sum(p["delta"] > 0 for p in picks),
             "picks": len(picks),
             "heldout_delta_mean": statistics.mean(p["delta"] for p in picks) if picks else None,
-            "found_s_mean": statistics.mean(f) if (f := [r["pick"]["found_s"] for r in rows if (r.get("pick") or {}).get("found_s") is not None]) else None,
-        }  # fmt: skip
-    none: dict[str, Any] = {"finished_mean": None, "cases_per_trial_mean": None, "heldout_delta_mean": None, "found_s_mean": None}
-    med, race, rnd, warm = (out.get(v, none) for v in ALL_VARIANTS)
+        }
+    none: dict[str, Any] = {"finished_mean": None, "cases_per_trial_mean": None, "heldout_delta_mean": None}
+    med, race, rnd = (out.get(v, none) for v in VARIANTS)
     out["ratios"] = {
         "racing/median trials finished": _ratio(race["finished_mean"], med["finished_mean"]),
         "racing/median cases per trial": _ratio(race["cases_per_trial_mean"], med["cases_per_trial_mean"]),
