@@ -322,18 +322,23 @@ def summarize(studies: dict[int, dict[str, Any]], seeds: list[int]) -> dict[str,
         "tpe - random held-out delta": _diff(med["heldout_delta_mean"], rnd["heldout_delta_mean"]),
     }  # fmt: skip
     if "tpe-racing-warm" in out:
-        # Over the seeds that have both twins, so the two means are of the same seeds.
+        # Each figure over the seeds where both twins have it, so its two means are of the same
+        # seeds (a cold study reported before found_s was recorded has no time to its pick).
         both = [s for s in seeds if "tpe-racing" in studies[s] and "tpe-racing-warm" in studies[s]]
 
-        def mean_of(variant: str, read) -> float | None:  # noqa: ANN001
-            values = [v for s in both if (v := read(studies[s][variant])) is not None]
-            return statistics.mean(values) if len(values) == len(both) and values else None
+        def paired(read) -> tuple[float | None, float | None, int]:  # noqa: ANN001
+            pairs = [(w, c) for s in both
+                     if (w := read(studies[s]["tpe-racing-warm"])) is not None and (c := read(studies[s]["tpe-racing"])) is not None]  # fmt: skip
+            if not pairs:
+                return None, None, 0
+            return statistics.mean(w for w, _ in pairs), statistics.mean(c for _, c in pairs), len(pairs)
 
-        found = lambda r: (r.get("pick") or {}).get("found_s")  # noqa: E731
-        held = lambda r: (r.get("heldout") or {}).get("delta")  # noqa: E731
-        out["ratios"]["warm/cold time to the final incumbent"] = _ratio(mean_of("tpe-racing-warm", found), mean_of("tpe-racing", found))
-        out["ratios"]["warm - cold held-out delta"] = _diff(mean_of("tpe-racing-warm", held), mean_of("tpe-racing", held))
-        out["ratios"]["warm/cold seeds"] = len(both)
+        warm_s, cold_s, n_time = paired(lambda r: (r.get("pick") or {}).get("found_s"))
+        warm_d, cold_d, n_held = paired(lambda r: (r.get("heldout") or {}).get("delta"))
+        out["ratios"]["warm/cold time to the final incumbent"] = _ratio(warm_s, cold_s)
+        out["ratios"]["warm/cold time seeds"] = n_time
+        out["ratios"]["warm - cold held-out delta"] = _diff(warm_d, cold_d)
+        out["ratios"]["warm/cold seeds"] = n_held
     return out
 
 

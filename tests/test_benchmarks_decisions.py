@@ -59,11 +59,19 @@ def test_a_warm_twin_run_later_joins_its_seed():
     ratios = merged["summary"]["ratios"]
     assert ratios["warm/cold time to the final incumbent"] == 0.25
     assert ratios["warm - cold held-out delta"] == pytest.approx(0.1)
-    assert ratios["warm/cold seeds"] == 1
+    assert ratios["warm/cold seeds"] == 1 and ratios["warm/cold time seeds"] == 1
     # A cold study without its time to the pick (reports before found_s) gives no ratio, not a wrong one.
     old = _report(0, 0.1)
     merged = decisions.merge([old, _warm_report(0, 100.0, 0.2)], ["a.json", "warm.json"])
     assert merged["summary"]["ratios"]["warm/cold time to the final incumbent"] is None
+    assert merged["summary"]["ratios"]["warm/cold time seeds"] == 0
+    # ... and leaves that seed out of the time ratio only: seed 1 has both times, seed 0 not.
+    later = _report(1, 0.3)
+    later["studies"]["1"]["tpe-racing"]["pick"]["found_s"] = 200.0
+    merged = decisions.merge([old, _warm_report(0, 100.0, 0.2), later, _warm_report(1, 300.0, 0.2)], ["a", "w", "b", "x"])
+    ratios = merged["summary"]["ratios"]
+    assert ratios["warm/cold time to the final incumbent"] == 1.5 and ratios["warm/cold time seeds"] == 1
+    assert ratios["warm - cold held-out delta"] == pytest.approx(0.0) and ratios["warm/cold seeds"] == 2
     with pytest.raises(SystemExit, match="seed 0 is in two reports .* with the same variants"):
         decisions.merge([_warm_report(0, 1.0, 0.0), _warm_report(0, 2.0, 0.0)], ["a.json", "b.json"])
 

@@ -9,7 +9,8 @@ from optuna.trial import TrialState
 from sra_search.search.strategies.registry import make_pruner
 from sra_search.search.strategies.wilcoxon_pruner import RacingPruner
 from sra_search.search.studyfile.schema import StudyFileError, load_study_file, parse_study
-from sra_search.search.strategies.sign_pruner import SignTestPruner, false_prune_rate, looks, sign_p_value
+from sra_search.search.strategies.race_simulation import false_prune_rate
+from sra_search.search.strategies.sign_pruner import SignTestPruner, looks, sign_p_value
 
 STAGES = [8, 16, 32]
 

@@ -11,17 +11,16 @@ Under "as good as the incumbent" each discordant case is a fair coin, so
 
 The pruner is asked after every chunk, so the same trial is tested up to ``looks`` times; each
 look gets ``alpha / looks`` (Bonferroni error spending), which bounds the chance of pruning a
-trial as good as the incumbent by ``alpha`` whatever the discordance rate. ``false_prune_rate``
-measures it by simulation (``tests/search/test_sign_pruner.py``; docs/search.md gives figures).
+trial as good as the incumbent by ``alpha`` whatever the discordance rate.
+:func:`~sra_search.search.strategies.race_simulation.false_prune_rate` measures it by simulation
+(``tests/search/test_sign_pruner.py``; docs/search.md gives figures).
 The final decision stays on the task's own score: a pruned trial's value is its mean gain so far.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Iterable
 
-import numpy as np
 import optuna
 from optuna.trial import FrozenTrial
 from scipy.stats import binom
@@ -68,30 +67,3 @@ class SignTestPruner(optuna.pruners.BasePruner):
         theirs = {int(k): float(v) for k, v in incumbent.intermediate_values.items()}
         better, worse = discordant(mine, theirs)
         return sign_p_value(better, worse) <= self.per_look
-
-
-def false_prune_rate(
-    discordance: float, stages: Iterable[int], chunk: int, alpha: float, *, worse_by: float = 0.0,
-    sims: int = 20_000, seed: int = 0,
-) -> float:
-    """Simulated share of races in which :class:`SignTestPruner`'s rule prunes a trial.
-
-    Each case is discordant with probability ``discordance``; a discordant case goes against the
-    trial with probability ``0.5 + worse_by / 2`` (``worse_by = 0``: as good as the incumbent, so
-    the result is the false-prune rate; above 0 it is the power). The race asks after every chunk
-    up to the last stage, as :class:`~sra_search.search.strategies.racing.Racing` does.
-    """
-    top = max(stages)
-    k = looks(top, chunk)
-    rng = np.random.default_rng(seed)
-    disc = rng.random((sims, top)) < discordance
-    against = rng.random((sims, top)) < 0.5 + worse_by / 2
-    worse = np.cumsum(disc & against, axis=1)
-    better = np.cumsum(disc & ~against, axis=1)
-    pruned = np.zeros(sims, dtype=bool)
-    for n in range(chunk, top, chunk):  # never after the chunk that reaches the last stage
-        c, b = worse[:, n - 1], better[:, n - 1]
-        p = binom.sf(c - 1, b + c, 0.5)
-        p[(b + c) == 0] = 1.0
-        pruned |= p <= alpha / k
-    return float(pruned.mean())
