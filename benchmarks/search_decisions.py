@@ -392,4 +392,6 @@ def print_report(report: dict[str, Any]) -> None:
               f"{'n/a' if cpt is None else f'{cpt:.1f}'}; picks shown better than baseline {v['picks_shown_better']}/{v['picks']}, "
               f"held-out gain > 0 {v['picks_heldout_positive']}/{v['picks']}, mean held-out gain "
               f"{'n/a' if d is None else f'{d:+.3f}'}")  # fmt: skip
-    print("ratios (same run): " + ", ".join(f"{k} = {v}" for k, v in report["summary"]["ratios"].items()))
+    # A seed's cold variants share one run; a warm twin may come from another.
+    ratios = ", ".join(f"{k} = {v}" for k, v in report["summary"]["ratios"].items())
+    print(f"ratios of the means over the seeds: {ratios}")
