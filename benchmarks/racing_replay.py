@@ -49,7 +49,7 @@ from objectives.outcomes import Outcomes  # noqa: E402
 from sra_search.config import SRAConfig  # noqa: E402
 from sra_search.search.baselines import Baselines  # noqa: E402
 from sra_search.search.results import cases_seen, expand_outcomes, feasible_ranked, trial_config  # noqa: E402
-from sra_search.search.storage.attrs import OUTCOMES  # noqa: E402
+from sra_search.search.storage.attrs import BASELINE_PREFIX, OUTCOMES, SPEC, baselines_of  # noqa: E402
 from sra_search.search.strategies.race_simulation import simulate_race  # noqa: E402
 from sra_search.search.strategies.racing import Racing  # noqa: E402
 from sra_search.search.strategies.registry import make_pruner, strategy_for  # noqa: E402
@@ -123,11 +123,13 @@ def load(where: str) -> Recording:
         raise SystemExit(f"{where}: no such study storage (give an SQLite file, a storage URL or a recording's .json)")
     (summary,) = optuna.get_all_study_summaries(url)
     study = optuna.load_study(study_name=summary.study_name, storage=url)
-    spec = study.user_attrs["spec"]
+    spec = SPEC.get(study)
+    if spec is None:
+        raise SystemExit(f"{url}: the study has no recorded study file (attribute {SPEC.key!r}); was it run by sra-search?")
     if len(spec["tasks"]) != 1:
         raise SystemExit(f"{url}: racing replays need a single-task study, this one has {len(spec['tasks'])}")
     task = spec["tasks"][0]["name"]
-    (baseline,) = [v for k, v in study.user_attrs.items() if k.startswith(f"baseline:{task}:search:")]
+    (baseline,) = [v for k, v in baselines_of(study).items() if k.startswith(f"{BASELINE_PREFIX}{task}:search:")]
     trials = []
     for t in study.trials:
         record = (OUTCOMES.get(t) or {}).get(task)

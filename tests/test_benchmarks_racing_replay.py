@@ -8,6 +8,7 @@ import pytest
 
 from benchmarks import racing_replay
 from sra_search.search.results import compact_outcomes
+from sra_search.search.storage.attrs import SPEC
 from sra_search.search.studyfile.schema import parse_study
 
 STUDY = """
@@ -38,7 +39,7 @@ def _recorded(path) -> str:
     """A fixed-chunk study of six trials on a baseline that misses all 8 cases."""
     url = f"sqlite:///{path}"
     study = optuna.create_study(study_name="recorded", storage=url, direction="maximize")
-    study.set_user_attr("spec", parse_study(STUDY, "recorded.toml").model_dump(mode="json"))
+    SPEC.set(study, parse_study(STUDY, "recorded.toml").model_dump(mode="json"))
     study.set_user_attr(f"baseline:passkey:search:{'0' * 12}", {
         "score": 0.0, "case_scores": [0.0] * 8, "case_keys": IDS, "higher_is_better": True, "n_cases": 8, "eval_s": 0.0,
     })  # fmt: skip
