@@ -53,6 +53,7 @@ from sra_search.search.storage.attrs import BASELINE_PREFIX, OUTCOMES, SPEC, bas
 from sra_search.search.strategies.race_simulation import simulate_race  # noqa: E402
 from sra_search.search.strategies.racing import Racing  # noqa: E402
 from sra_search.search.strategies.registry import make_pruner, strategy_for  # noqa: E402
+from sra_search.search.studyfile.pruner_spec import RacePlan  # noqa: E402
 from sra_search.search.studyfile.schema import StudyFile  # noqa: E402
 from sra_search.search.trial import TrialRun  # noqa: E402
 
@@ -192,7 +193,7 @@ def replay(rec: Recording, initial: int, top: int, *, chunk: int = 4, alpha: flo
             run.step += 1
         run.record_outcomes(keys)
         racing.record(run)
-        if cut or pruned or not run.scores:
+        if cut or pruned:
             short += cut
             stops["short" if cut else "pruned"] += 1
             study.tell(trial, state=TrialState.PRUNED)
@@ -210,6 +211,12 @@ def replay(rec: Recording, initial: int, top: int, *, chunk: int = 4, alpha: flo
         rec.name, f"{initial},{top}", len(spent), sum(spent) / max(1, len(spent)), dict(stops), short, unmeasured,
         rec.trials[best.number].number if best else None, best.value if best else None, cases_seen(best) if best else None,
     )  # fmt: skip
+
+
+def _plan(text: str) -> tuple[int, int]:
+    """``--plan initial_cases,max_cases``."""
+    initial, top = (int(x) for x in text.split(","))
+    return initial, top
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -235,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
             args.save.mkdir(parents=True, exist_ok=True)
             save(rec, args.save / f"{rec.name}.json")
         for plan in args.plans:
-            initial, top = (int(x) for x in plan.split(","))
+            initial, top = _plan(plan)
             rep = replay(rec, initial, top, chunk=args.chunk, alpha=args.alpha)
             rows.append({**asdict(rep), "recorded_cases_per_trial": rec.cases_per_trial, "recorded_pick": rec.pick})
     if args.json:
@@ -275,10 +282,8 @@ def _rates(args: argparse.Namespace) -> int:
     """Per plan, discordance and edge: the share of 20,000 races pruned, stopped, and both."""
     rows = []
     for plan in args.plans:
-        initial, top = (int(x) for x in plan.split(","))
-        stages = [initial]
-        while stages[-1] < top:
-            stages.append(min(2 * stages[-1], top))  # RacePlan.next_target
+        initial, top = _plan(plan)
+        stages = RacePlan(initial, top, args.alpha, 0, "sign", args.chunk).stages()
         for d in (0.2, 0.3, 0.5):
             for edge, worse_by in EDGES.items():
                 r = simulate_race(d, stages, args.chunk, args.alpha, worse_by=worse_by)
