@@ -145,21 +145,22 @@ def load(where: str) -> Recording:
                      ranked[0].number if ranked else None)  # fmt: skip
 
 
-def racing_spec(spec: dict[str, Any], initial: int, top: int, chunk: int, alpha: float) -> StudyFile:
+def racing_spec(spec: dict[str, Any], initial: int, top: int, chunk: int, alpha: float, promote: str = "level") -> StudyFile:
     """The recorded study's definition with racing in place of its pruner (sign test, ``alpha``)."""
     doc = json.loads(json.dumps(spec))
     doc["tasks"][0]["chunk"] = chunk
     cases = doc["tasks"][0]["cases"]
     cases["search"] = max(cases["search"], top)  # cases past the record's stop the trial "short"
-    doc["pruner"] = {"kind": "racing", "initial_cases": initial, "max_cases": top, "p_threshold": alpha, "test": "sign"}
+    doc["pruner"] = {"kind": "racing", "initial_cases": initial, "max_cases": top, "p_threshold": alpha, "test": "sign",
+                     "promote": promote}  # fmt: skip
     doc["storage"] = {}
     doc["warm_start"] = []  # already in the recording as its first trials
     return StudyFile.model_validate(doc)
 
 
-def replay(rec: Recording, initial: int, top: int, *, chunk: int = 4, alpha: float = 0.1) -> Replay:
-    """Feed ``rec``'s trials through :class:`Racing` under the plan ``initial,top``."""
-    spec = racing_spec(rec.spec, initial, top, chunk, alpha)
+def replay(rec: Recording, initial: int, top: int, *, chunk: int = 4, alpha: float = 0.1, promote: str = "level") -> Replay:
+    """Feed ``rec``'s trials through :class:`Racing` under the plan ``initial,top`` (``promote``: the plan's rule)."""
+    spec = racing_spec(rec.spec, initial, top, chunk, alpha, promote)
     keys = Baselines(spec.model, list(spec.tasks), None, top)
     racing = strategy_for(spec, keys)
     assert isinstance(racing, Racing)
@@ -198,7 +199,8 @@ def replay(rec: Recording, initial: int, top: int, *, chunk: int = 4, alpha: flo
             stops["short" if cut else "pruned"] += 1
             study.tell(trial, state=TrialState.PRUNED)
             continue
-        stops["max_cases" if run.state.stop == "max_cases" else "below"] += 1
+        stop = run.state.stop or ""
+        stops["max_cases" if stop == "max_cases" else "not above" if stop.startswith("not above") else "below"] += 1
         if r.constraints is None:
             unmeasured += 1
         for name, value in (r.constraints or {UNMEASURED: 1.0}).items():
@@ -225,6 +227,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--plan", action="append", dest="plans", help="racing initial_cases,max_cases to replay (repeat for more; default 8,16 and 4,16)")
     p.add_argument("--chunk", type=int, default=4, help="cases per chunk (the sign test is asked after each)")
     p.add_argument("--alpha", type=float, default=0.1, help="the sign test's p_threshold, spent over the looks")
+    p.add_argument("--promote", choices=("level", "above"), default="level",
+                   help="what earns a trial the next stage: level with the incumbent or better, or strictly above it")  # fmt: skip
     p.add_argument("--save", type=Path, help="also write each study read as a recording (.json) in this folder")
     p.add_argument("--rates", action="store_true", help="simulated stop rates of each plan instead of a replay")
     p.add_argument("--json", action="store_true")
@@ -243,13 +247,15 @@ def main(argv: list[str] | None = None) -> int:
             save(rec, args.save / f"{rec.name}.json")
         for plan in args.plans:
             initial, top = _plan(plan)
-            rep = replay(rec, initial, top, chunk=args.chunk, alpha=args.alpha)
+            rep = replay(rec, initial, top, chunk=args.chunk, alpha=args.alpha, promote=args.promote)
             rows.append({**asdict(rep), "recorded_cases_per_trial": rec.cases_per_trial, "recorded_pick": rec.pick})
     if args.json:
-        doc = {"command": " ".join(sys.argv), "chunk": args.chunk, "alpha": args.alpha, "replays": rows, "pooled": pooled(rows)}
+        doc = {"command": " ".join(sys.argv), "chunk": args.chunk, "alpha": args.alpha, "promote": args.promote,
+               "replays": rows, "pooled": pooled(rows)}  # fmt: skip
         print(json.dumps(doc, indent=2))
         return 0
-    print(f"racing replayed on recorded cases (sign test at {args.alpha} over the looks, chunks of {args.chunk})")
+    print(f"racing replayed on recorded cases (sign test at {args.alpha} over the looks, chunks of {args.chunk}, "
+          f"promote = {args.promote})")  # fmt: skip
     print(f"{'study':<24} {'plan':<6} {'cases/trial':>11} {'recorded':>9} {'ratio':>6}  {'pick (value, cases)':<22} {'recorded pick':>13}  stops")
     for r in rows:
         pick = "none" if r["pick"] is None else f"{r['pick']} ({r['pick_value']:+.3f}, {r['pick_cases']})"
@@ -283,15 +289,17 @@ def _rates(args: argparse.Namespace) -> int:
     rows = []
     for plan in args.plans:
         initial, top = _plan(plan)
-        stages = RacePlan(initial, top, args.alpha, 0, "sign", args.chunk).stages()
+        stages = RacePlan(initial, top, args.alpha, 0, "sign", args.chunk, args.promote).stages()
         for d in (0.2, 0.3, 0.5):
             for edge, worse_by in EDGES.items():
-                r = simulate_race(d, stages, args.chunk, args.alpha, worse_by=worse_by)
+                r = simulate_race(d, stages, args.chunk, args.alpha, worse_by=worse_by, promote=args.promote)
                 rows.append({"plan": plan, "discordance": d, "trial": edge, "pruned": r.pruned, "stopped": r.stopped, "short": r.short})
     if args.json:
-        print(json.dumps({"command": " ".join(sys.argv), "chunk": args.chunk, "alpha": args.alpha, "sims": 20_000, "rates": rows}, indent=2))
+        print(json.dumps({"command": " ".join(sys.argv), "chunk": args.chunk, "alpha": args.alpha, "promote": args.promote,
+                          "sims": 20_000, "rates": rows}, indent=2))  # fmt: skip
         return 0
-    print(f"share of 20,000 simulated races that stop a trial short of max_cases (sign test at {args.alpha}, chunks of {args.chunk})")
+    print(f"share of 20,000 simulated races that stop a trial short of max_cases (sign test at {args.alpha}, "
+          f"chunks of {args.chunk}, promote = {args.promote})")  # fmt: skip
     print(f"{'plan':<6} {'discordant':>10} {'trial':<10} {'pruned':>7} {'stopped':>8} {'short':>6}")
     for r in rows:
         print(f"{r['plan']:<6} {r['discordance']:>10.0%} {r['trial']:<10} {r['pruned']:>7.1%} {r['stopped']:>8.1%} {r['short']:>6.1%}")

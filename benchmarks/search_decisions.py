@@ -10,7 +10,7 @@ perplexity and attention constraints as there; ``--study studies/smollm2-niah-mu
 - ``tpe-median``: TPE and the median pruner on ``--median-cases`` search cases in chunks of 4
   (the README's main job);
 - ``tpe-racing``: TPE and ``[pruner] kind = "racing"`` (``--racing INITIAL,MAX``, chunks of
-  ``--racing-chunk``, ``--racing-test wilcoxon|sign``);
+  ``--racing-chunk``, ``--racing-test wilcoxon|sign``, ``--racing-promote level|above``);
 - ``random-median``: random search, otherwise as ``tpe-median``;
 - ``tpe-racing-warm`` (only with ``--variants``): ``tpe-racing`` with the study file's
   ``warm_start`` kept (the others drop it), so its time to the final incumbent (``found_s``, the
@@ -24,7 +24,10 @@ trials finished (complete + pruned), task cases spent per trial (from each trial
 and the pick's held-out evidence; over seeds: how often each pick is shown better than the
 baseline (``p <= 0.05`` and the bound above 0) and how often its held-out gain is positive, and
 the ratios racing / median and TPE - random measured in the same run. Racing's pick is also
-tested against the median pruner's pick on the same held-out cases (paired).
+tested against the median pruner's pick on the same held-out cases (paired). ``--heldout-cache
+FILE`` keeps the held-out scores for later runs (``benchmarks/heldout_scores.py``), and
+``--reuse`` reads studies already in ``--workdir`` back, so a new racing plan can be paired with
+an earlier run's median study without running it again.
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ from pathlib import Path
 from typing import Any
 
 from sra_search.search.storage.attrs import CONFIG, ELAPSED_AT_END_S, ELAPSED_S, EVAL_S
+
+from benchmarks.heldout_scores import HeldOut
 
 REPO = Path(__file__).resolve().parents[1]
 STUDY = REPO / "studies" / "smollm2-passkey.toml"
@@ -54,6 +59,8 @@ def add_arguments(ap) -> None:  # noqa: ANN001
     g.add_argument("--variants", default=",".join(VARIANTS),
                    help=f"variants run per seed, comma-separated, of {', '.join(ALL_VARIANTS)}")  # fmt: skip
     g.add_argument("--heldout", type=int, default=200, help="held-out cases each pick is re-scored on")
+    g.add_argument("--heldout-cache", type=Path, default=None,
+                   help="keep the held-out baseline and each config's scores in this file and reuse them in later runs")  # fmt: skip
     g.add_argument("--study", default=str(STUDY), help="the study file whose task, parameters and constraints every variant keeps")
     g.add_argument("--length", type=int, default=1536, help="prompt length in tokens (the task's 'length' parameter)")
     g.add_argument("--study-trials", type=int, default=None, help="also cap every study at this many trials (TPE against random: >= 20)")
@@ -61,6 +68,8 @@ def add_arguments(ap) -> None:  # noqa: ANN001
     g.add_argument("--racing", default="6,24", help="racing initial_cases,max_cases")
     g.add_argument("--racing-chunk", type=int, default=3, help="cases per chunk when racing")
     g.add_argument("--racing-test", choices=("wilcoxon", "sign"), default="wilcoxon", help="racing's pruner test")
+    g.add_argument("--racing-promote", choices=("level", "above"), default="level",
+                   help="what earns a racing trial the next stage: level with the incumbent or better, or strictly above")  # fmt: skip
     g.add_argument("--model", default=None, help="model (default: the study's, smollm2-135m); 'tiny' = a random 4-layer Llama")
     g.add_argument("--workdir", default=None, help="where the SQLite studies go (default: a temporary folder)")
     g.add_argument("--reuse", action="store_true", help="read back studies already finished in --workdir instead of running them")
@@ -89,6 +98,8 @@ def study_spec(variant: str, seed: int, args, url: str, model: str):  # noqa: AN
         doc["pruner"] = {"kind": "racing", "initial_cases": initial, "max_cases": top}
         if args.racing_test != "wilcoxon":
             doc["pruner"]["test"] = args.racing_test
+        if args.racing_promote != "level":
+            doc["pruner"]["promote"] = args.racing_promote
     else:
         doc["pruner"] = {"kind": "median", "n_startup_trials": 4, "n_warmup_steps": 1}
         task["chunk"] = 4
@@ -148,45 +159,6 @@ def run_study(spec, reuse: bool = False) -> dict[str, Any]:  # noqa: ANN001
     }  # fmt: skip
 
 
-class HeldOut:
-    """The picks re-scored on the same held-out cases, against one baseline measured once."""
-
-    def __init__(self, model_name: str, task: str, params: dict[str, Any], n: int) -> None:
-        from sra_search.models import load_model
-
-        self.model, self.tokenizer = load_model(model_name)
-        self.task = task
-        self.params = params  # the studies' task parameters: the same task on its held-out split
-
-        self.n = n
-        self.baseline = None
-        self.baseline_s = 0.0
-        self.cache: dict[str, Any] = {}
-
-    def measure_baseline(self) -> None:
-        import objectives
-        from objectives.outcomes import Outcomes
-
-        t = time.perf_counter()
-        res = objectives.evaluate(self.model, self.tokenizer, self.task, None, task_params=self.params, split="holdout", n_cases=self.n)
-        self.baseline = Outcomes.of(res)
-        self.baseline_s = time.perf_counter() - t
-
-    def compare(self, sra: dict[str, Any]):  # noqa: ANN201
-        """The pick's :class:`~objectives.compare.Comparison` (a config re-scored once, however many picks it is)."""
-        from objectives.compare import rescore
-
-        from sra_search.config import SRAConfig
-
-        key = json.dumps(sra, sort_keys=True)
-        if key not in self.cache:
-            if self.baseline is None:
-                self.measure_baseline()
-            self.cache[key] = rescore(self.model, self.tokenizer, self.task, self.params, SRAConfig(**sra), split="holdout",
-                                      n_cases=self.n, baseline=self.baseline, require_gain=False)  # fmt: skip
-        return self.cache[key]
-
-
 def _evidence_dict(cmp) -> dict[str, Any]:  # noqa: ANN001
     ev = cmp.evidence()
     return {"delta": ev.delta, "ci": [ev.ci_low, ev.ci_high], "p": ev.p_value, "n": ev.n, "shown": ev.shown(),
@@ -236,7 +208,7 @@ def run(args, rel) -> dict[str, Any]:  # noqa: ANN001
         ray.shutdown()
     t = time.perf_counter()
     task = study_spec("tpe-median", seeds[0], args, "sqlite://", model).tasks[0]
-    held = HeldOut(model, task.name, dict(task.params), args.heldout)
+    held = HeldOut(model, task.name, dict(task.params), args.heldout, cache=args.heldout_cache)
     for seed in seeds:
         for variant, s in studies[seed].items():
             if s["pick"] is not None:
@@ -256,17 +228,24 @@ def run(args, rel) -> dict[str, Any]:  # noqa: ANN001
     return {
         "model": model, "seeds": seeds, "time_s": args.time, "heldout": args.heldout, "length": args.length,
         "study": Path(args.study).name, "task": task.name, "trials": args.study_trials, "racing_test": args.racing_test,
-        "median_cases": args.median_cases, "racing": args.racing, "racing_chunk": args.racing_chunk, "variants": variants,
+        "median_cases": args.median_cases, "racing": args.racing, "racing_chunk": args.racing_chunk, "racing_promote": args.racing_promote, "variants": variants,
         "baseline_heldout_accuracy": held.baseline.score if held.baseline else None,
         "heldout_s_per_case": round(held.baseline_s / args.heldout, 3) if held.baseline else None,
-        "rescore_s": round(rescore_s, 1), "configs_rescored": len(held.cache),
+        "rescore_s": round(rescore_s, 1), "configs_rescored": held.scored_now,
         "studies": {str(k): v for k, v in studies.items()}, "summary": summarize(studies, seeds),
     }  # fmt: skip
 
 
 SETTINGS = ("model", "study", "task", "time_s", "trials", "heldout", "length", "median_cases", "racing", "racing_chunk",
-            "racing_test", "baseline_heldout_accuracy")
+            "racing_test", "racing_promote", "baseline_heldout_accuracy")
 """What must agree for reports to be merged: the same studies' settings and the same held-out cases."""
+SETTING_DEFAULTS = {"racing_promote": "level"}
+"""Settings added after reports were written: what a report without one ran with."""
+
+
+def setting(report: dict[str, Any], key: str) -> Any:
+    """A report's value of one of :data:`SETTINGS` (older reports: its default)."""
+    return report.get(key, SETTING_DEFAULTS.get(key))
 
 
 def merge(reports: list[dict[str, Any]], names: list[str]) -> dict[str, Any]:
@@ -276,8 +255,8 @@ def merge(reports: list[dict[str, Any]], names: list[str]) -> dict[str, Any]:
     studies: dict[int, dict[str, Any]] = {}
     for name, rep in zip(names, reports):
         for key in SETTINGS:
-            if rep.get(key) != first.get(key):
-                raise SystemExit(f"--merge: {name}: {key} = {rep.get(key)!r}, but {names[0]} has {first.get(key)!r}; "
+            if setting(rep, key) != setting(first, key):
+                raise SystemExit(f"--merge: {name}: {key} = {setting(rep, key)!r}, but {names[0]} has {setting(first, key)!r}; "
                                  "merge only runs of the same settings")  # fmt: skip
         for seed, row in rep["studies"].items():
             # A seed may come from two runs with other variants (a warm twin run on another day).
@@ -287,7 +266,7 @@ def merge(reports: list[dict[str, Any]], names: list[str]) -> dict[str, Any]:
             have.update(row)
     seeds = sorted(studies)
     return {
-        **{k: first.get(k) for k in SETTINGS}, "seeds": seeds, "merged_from": names,
+        **{k: setting(first, k) for k in SETTINGS}, "seeds": seeds, "merged_from": names,
         "variants": [v for v in ALL_VARIANTS if any(v in studies[s] for s in seeds)],
         "command": " ; ".join(r["command"] for r in reports), "machine": [r["machine"] for r in reports],
         "how": first["how"], "configs_rescored": sum(r["configs_rescored"] for r in reports),
@@ -365,7 +344,8 @@ def print_report(report: dict[str, Any]) -> None:
           f"({report.get('study', 'smollm2-passkey.toml')}); budget {report['time_s']} s"
           + (f" and {report['trials']} trials" if report.get("trials") else "") + " per study; "
           f"seeds {report['seeds']} (repeats = {len(report['seeds'])}); median: {report['median_cases']} cases in chunks of 4; "
-          f"racing: initial,max = {report['racing']} in chunks of {report['racing_chunk']}, {report.get('racing_test', 'wilcoxon')} test")  # fmt: skip
+          f"racing: initial,max = {report['racing']} in chunks of {report['racing_chunk']}, {report.get('racing_test', 'wilcoxon')} test, "
+          f"promote = {setting(report, 'racing_promote')}")  # fmt: skip
     print(f"held-out: {report['heldout']} cases, baseline accuracy {report['baseline_heldout_accuracy']}, "
           f"{report['configs_rescored']} configs re-scored in {report['rescore_s']} s ({report['heldout_s_per_case']} s per case)")
     for seed, row in report["studies"].items():

@@ -41,6 +41,10 @@ def test_runs_of_other_settings_or_the_same_seed_are_refused():
         decisions.merge([_report(0, 0.0), _report(1, 0.0, baseline_heldout_accuracy=0.7)], ["a.json", "b.json"])
     with pytest.raises(SystemExit, match="seed 0 is in two reports"):
         decisions.merge([_report(0, 0.0), _report(0, 0.1)], ["a.json", "b.json"])
+    # Reports written before --racing-promote raced with "level": they merge with "level" runs only.
+    assert decisions.merge([_report(0, 0.0), _report(1, 0.0, racing_promote="level")], ["a", "b"])["racing_promote"] == "level"
+    with pytest.raises(SystemExit, match="racing_promote = 'above', but a.json has 'level'"):
+        decisions.merge([_report(0, 0.0), _report(1, 0.0, racing_promote="above")], ["a.json", "b.json"])
 
 
 def _warm_report(seed, found_s, delta):
@@ -83,12 +87,16 @@ def test_variants_are_checked_and_only_the_warm_twin_keeps_warm_start():
     with pytest.raises(SystemExit, match="--variants: unknown tpe-warm; choose from"):
         decisions.parse_variants("tpe-median,tpe-warm")
     args = argparse.Namespace(study=str(decisions.REPO / "studies" / "smollm2-niah-multikey.toml"), length=512,
-                              median_cases=16, racing="8,16", racing_chunk=4, racing_test="sign", time=900.0, study_trials=24)  # fmt: skip
+                              median_cases=16, racing="8,16", racing_chunk=4, racing_test="sign", racing_promote="level",
+                              time=900.0, study_trials=24)  # fmt: skip
     cold = decisions.study_spec("tpe-racing", 0, args, "sqlite://", "smollm2-135m")
     warm = decisions.study_spec("tpe-racing-warm", 0, args, "sqlite://", "smollm2-135m")
     assert not cold.warm_start and warm.warm_start == ["presets/smollm2-135m/passkey/v4.json"]
     assert (cold.pruner, cold.sampler, cold.budget) == (warm.pruner, warm.sampler, warm.budget)
     assert warm.name == "bench-tpe-racing-warm-0"
+    assert cold.race.promote == "level" and cold.pruner.promote is None  # unset: the hash of older studies
+    args.racing_promote = "above"
+    assert decisions.study_spec("tpe-racing", 0, args, "sqlite://", "smollm2-135m").race.promote == "above"
     args.study = str(decisions.REPO / "studies" / "smollm2-passkey.toml")
     with pytest.raises(SystemExit, match="has no warm_start to keep"):
         decisions.study_spec("tpe-racing-warm", 0, args, "sqlite://", "smollm2-135m")

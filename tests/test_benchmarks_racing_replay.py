@@ -78,6 +78,17 @@ def test_a_plan_replayed_on_recorded_cases(tmp_path):
     assert whole.cases_per_trial == pytest.approx((8 + 8 + 4 + 8 + 4 + 0) / 6)
 
 
+def test_promote_above_stops_the_trials_that_only_tie(tmp_path):
+    rec = racing_replay.load(_recorded(tmp_path / "r.db"))
+    got = racing_replay.replay(rec, 4, 8, promote="above")
+    # Trial 0 leads the baseline at 4 and runs to 8; trials 3 and 4 only tie it at 4 and stop there
+    # (trial 4 is no longer "short": the plan never asks for its missing cases).
+    assert got.stops == {"max_cases": 1, "below": 1, "not above": 2, "pruned": 1, "no cases": 1}
+    assert (got.short, got.unmeasured) == (0, 2)
+    assert got.cases_per_trial == pytest.approx((8 + 4 + 4 + 4 + 4 + 0) / 6)
+    assert (got.pick, got.pick_cases) == (0, 8)
+
+
 def test_the_command_prints_each_plan_against_the_record(tmp_path, capsys):
     path = tmp_path / "r.db"
     _recorded(path)
@@ -99,6 +110,10 @@ def test_rates_price_a_lower_first_stage(capsys):
     for d in (0.2, 0.3, 0.5):  # a lower first stage stops more good trials; a trial that loses all stops most
         assert short[("4,16", d, "wins 3/4")] > short[("8,16", d, "wins 3/4")]
         assert short[("8,16", d, "loses all")] > short[("8,16", d, "as good")] > short[("8,16", d, "wins 3/4")]
+    assert racing_replay.main(["--rates", "--json", "--plan", "4,16", "--promote", "above"]) == 0
+    above = {(r["discordance"], r["trial"]): r["short"] for r in json.loads(capsys.readouterr().out)["rates"]}
+    for d in (0.2, 0.3, 0.5):  # a tie stops too: more trials of every kind stop short
+        assert above[(d, "as good")] > short[("4,16", d, "as good")]
     with pytest.raises(SystemExit):
         racing_replay.main([])  # neither a storage nor --rates
 

@@ -36,6 +36,17 @@ def test_a_lower_first_stage_stops_more_trials_and_a_better_trial_fewer():
     assert simulate_race(0.0, [4, 8, 16], 4, 0.1, sims=2000).short == 0.0  # nothing discordant, nothing stops
 
 
+def test_promote_above_also_stops_a_trial_that_only_ties():
+    # No case discordant: under "level" every race runs to max_cases, under "above" every one stops
+    # at the first stage's end (a tie is not a lead).
+    assert simulate_race(0.0, [4, 8, 16], 4, 0.1, sims=2000, promote="above").stopped == 1.0
+    # An equal trial stops at 8 cases when it is not ahead: exactly P(c >= b) = 1 - P(b > c) = 1 - P(c > b).
+    rates = simulate_race(0.3, [8, 16], 4, 1e-9, sims=40_000, seed=3, promote="above")
+    assert rates.stopped == pytest.approx(1 - _behind_at(8, 0.3), abs=0.01)
+    better = simulate_race(0.3, [4, 8, 16], 4, 0.1, worse_by=-0.5, promote="above")
+    assert better.short > simulate_race(0.3, [4, 8, 16], 4, 0.1, worse_by=-0.5).short + 0.2
+
+
 def test_the_false_prune_rates_docs_quote():
     # docs/search.md, "test = sign": 20,000 races of 8 -> 16 -> 32 in chunks of 4, p_threshold 0.1.
     assert round(100 * false_prune_rate(0.3, [8, 16, 32], 4, 0.1), 2) == 0.74

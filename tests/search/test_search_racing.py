@@ -18,7 +18,7 @@ from optuna.trial import TrialState
 
 from sra_search.config import SRAConfig
 from sra_search.search.baselines import Baselines, cached_outcomes, paired_scores
-from sra_search.search.strategies.racing import Racing
+from sra_search.search.strategies.racing import Racing, keeps_racing
 from sra_search.search.strategies.registry import make_pruner, strategy_for
 from sra_search.search.strategies.wilcoxon_pruner import RacingPruner
 from sra_search.search.results import best_feasible, compact_outcomes, expand_outcomes, feasible_ranked, trial_summary
@@ -81,6 +81,8 @@ def test_racing_fields_defaults_and_stages():
         (RACE, 32, '[[tasks]]\nname = "passkey"\nparams = { length = 256 }\n', "exactly one [[tasks]] (got 2)"),
         (RACE, 32, "[objective]\nperplexity_objective = true\n", "objective.perplexity_objective must be false"),
         ('kind = "racing"\np_threshold = 0.0', 32, "", "pruner.p_threshold: Input should be greater than 0"),
+        ('kind = "median"\npromote = "above"', 32, "", "promote: only for kind = 'racing'"),
+        ('kind = "racing"\npromote = "ahead"', 32, "", "pruner.promote: Input should be 'level' or 'above'"),
     ],
 )
 def test_racing_refuses_what_it_cannot_race(pruner, search, extra, message):
@@ -88,6 +90,15 @@ def test_racing_refuses_what_it_cannot_race(pruner, search, extra, message):
         spec_of(pruner, search, extra)
     text = str(err.value)
     assert message in text and text.startswith("race.toml:") and "pruner" in text, text
+
+
+def test_racing_studies_made_before_later_fields_keep_their_hash():
+    """Racing studies stored before ``test`` and ``promote`` existed resume: left unset, those fields
+    stay out of the hash (the pinned values are what the code before ``promote`` computed)."""
+    assert spec_of(RACE).definition_hash() == "b120cd0d99aaa965"
+    assert spec_of(RACE + '\ntest = "sign"').definition_hash() == "a0e8a1f444ecfcf4"
+    assert spec_of(RACE + '\npromote = "above"').definition_hash() != spec_of(RACE).definition_hash()
+    assert spec_of(RACE).race.promote == "level" and spec_of(RACE + '\npromote = "above"').race.promote == "above"
 
 
 def test_other_pruners_keep_their_definition_hash():
@@ -211,6 +222,33 @@ def test_a_trial_below_the_incumbent_stops_growing_and_completes():
     # A later trial races against the incumbent (a), not against c's few lucky cases.
     d = race.trial([1.0] * 32)
     assert d.user_attrs["racing"]["stages"] == [8, 16, 32]
+
+
+def test_promote_above_gives_the_next_stage_only_to_a_trial_ahead_of_the_incumbent():
+    above = RACE + '\npromote = "above"'
+    first = Race([1.0] * 32, above)
+    tie = first.trial([1.0] * 32)  # level with the baseline on its first 8 cases: not above it
+    assert tie.state == TrialState.COMPLETE and tie.user_attrs["racing"]["stages"] == [8]
+    assert tie.user_attrs["racing"]["stop"] == "not above the baseline (no feasible trial at or above it yet) on its 8 cases: +0.0000 per case"
+    race = Race(BASE, above)
+    a = race.trial([1.0] * 32)  # fixes cases 0-7 of the baseline: above it, so it grows
+    assert a.user_attrs["racing"]["stages"] == [8, 16, 32]
+    b = race.trial([1.0] * 32)  # level with a at 8 cases: under "level" it would grow
+    assert b.user_attrs["racing"]["stages"] == [8] and len(b.intermediate_values) == 8
+    assert b.user_attrs["racing"]["stop"] == f"not above the incumbent (trial {a.number}) on the 8 cases both saw: +1.0000 vs +1.0000"
+    c = race.trial([1.0] * 7 + [0.0] + [1.0] * 24)  # below a: stops under either rule, and says so
+    assert c.user_attrs["racing"]["stop"].startswith(f"below the incumbent (trial {a.number})")
+    assert Race(BASE).trial([1.0] * 32).user_attrs["racing"]["stages"] == [8, 16, 32]
+
+
+def test_keeps_racing_is_one_rule_for_numbers_and_arrays():
+    import numpy as np
+
+    assert keeps_racing(0.0, "level") and not keeps_racing(0.0, "above")
+    assert keeps_racing(0.01, "above") and not keeps_racing(-0.01, "level")
+    assert keeps_racing(np.array([-1, 0, 1]), "above").tolist() == [False, False, True]
+    with pytest.raises(ValueError, match="promote must be 'level' or 'above'"):
+        keeps_racing(0.0, "ahead")
 
 
 def test_a_trial_past_the_incumbents_cases_is_paired_on_the_shared_ones_without_warnings():

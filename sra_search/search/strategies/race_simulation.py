@@ -4,9 +4,10 @@
 
 The two rules err differently. The sign test spends ``alpha`` over its looks, so a trial as good
 as the incumbent is pruned at most ``alpha`` of the time. The doubling rule is not a test: at
-each stage's end a trial behind the incumbent by one discordant case stops growing, so a trial
-as good as the incumbent stops early about as often as a fair walk is below zero at a stage end,
-and a better one can still stop on an unlucky start. That is the price of a lower
+each stage's end a trial behind the incumbent by one discordant case stops growing (with
+``promote = "above"``, one that is only level stops too), so a trial as good as the incumbent
+stops early about as often as a fair walk is below zero (or not above it) at a stage end, and a
+better one can still stop on an unlucky start. That is the price of a lower
 ``initial_cases`` (fewer cases per trial, more good trials stopped on few cases); docs/search.md
 gives both rates for the plans the decisions benchmark runs.
 """
@@ -19,6 +20,7 @@ from typing import Iterable
 import numpy as np
 from scipy.stats import binom
 
+from sra_search.search.strategies.racing import keeps_racing
 from sra_search.search.strategies.sign_pruner import looks
 
 
@@ -39,7 +41,7 @@ class RaceRates:
 
 def simulate_race(
     discordance: float, stages: Iterable[int], chunk: int, alpha: float, *, worse_by: float = 0.0,
-    sims: int = 20_000, seed: int = 0,
+    promote: str = "level", sims: int = 20_000, seed: int = 0,
 ) -> RaceRates:
     """Simulate ``sims`` races of one trial against the incumbent over ``stages`` (case counts).
 
@@ -47,7 +49,8 @@ def simulate_race(
     trial with probability ``0.5 + worse_by / 2`` (``worse_by = 0``: as good as the incumbent;
     above 0 worse, below 0 better). The sign test is asked after every chunk up to the last
     stage at ``alpha / looks``, and the trial's running mean is compared with the incumbent's at
-    each stage's end but the last, as :class:`~sra_search.search.strategies.racing.Racing` does.
+    each stage's end but the last, as :class:`~sra_search.search.strategies.racing.Racing` does
+    (:func:`~sra_search.search.strategies.racing.keeps_racing` under ``promote``).
     """
     stages = sorted(stages)
     top = stages[-1]
@@ -65,7 +68,7 @@ def simulate_race(
         p[(b + c) == 0] = 1.0
         pruned |= ~stopped & (p <= per_look)
         if n in stages:
-            stopped |= ~pruned & (c > b)
+            stopped |= ~pruned & ~keeps_racing((b - c) / n, promote)
     return RaceRates(float(pruned.mean()), float(stopped.mean()))
 
 

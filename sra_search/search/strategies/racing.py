@@ -3,8 +3,8 @@ case is reported at step = the case's index in the search split, and the racing 
 ``WilcoxonPruner`` paired against the incumbent, :class:`RacingPruner`, or the sign test for 0/1
 scores, :class:`SignTestPruner`) is asked after each chunk. At the end of a stage
 (``initial_cases``, then twice as many, up to ``max_cases``) a trial still level with or better
-than the incumbent on the cases both have seen gets the next stage's cases; one below it completes
-with the cases it has. Until a feasible trial is at or above the baseline, the incumbent is the
+than the incumbent on the cases both have seen gets the next stage's cases (``promote = "above"``:
+only one strictly better, :func:`keeps_racing`); any other completes with the cases it has. Until a feasible trial is at or above the baseline, the incumbent is the
 baseline itself (gain 0 on every case). Trials are ranked by (cases seen, value).
 """
 
@@ -34,6 +34,18 @@ if TYPE_CHECKING:
 
 LEVEL_TOLERANCE = 1e-9
 """Mean gains closer than this count as level (0/1 scores make exact ties common)."""
+
+
+def keeps_racing(lead: Any, promote: str) -> Any:
+    """Whether a trial ``lead`` ahead of the incumbent at a stage's end (its mean gain minus the
+    incumbent's on the cases both saw; a number or a numpy array) earns the next stage's cases:
+    ``level``, at or above the incumbent; ``above``, strictly above it. The one rule the race
+    and its simulation (:mod:`~sra_search.search.strategies.race_simulation`) both apply."""
+    if promote == "above":
+        return lead > LEVEL_TOLERANCE
+    if promote == "level":
+        return lead >= -LEVEL_TOLERANCE
+    raise ValueError(f"promote must be 'level' or 'above', got {promote!r}")
 
 
 @dataclass
@@ -118,9 +130,9 @@ class Racing(SearchStrategy):
         return False
 
     def below_incumbent(self, study: optuna.Study, race: RaceState) -> str | None:
-        """Why the trial is below the incumbent on the cases both have seen, or ``None`` if it is
-        level or better. While no feasible trial is at or above the baseline, the incumbent is the
-        baseline (gain 0 per case)."""
+        """Why the trial does not earn the next stage against the incumbent on the cases both have
+        seen (:func:`keeps_racing` under the plan's ``promote``), or ``None`` if it does. While no
+        feasible trial is at or above the baseline, the incumbent is the baseline (gain 0 per case)."""
         inc = racing_incumbent(study, race.gains)
         theirs = {int(k): float(v) for k, v in inc.intermediate_values.items()}
         shared = sorted(set(theirs) & set(race.gains))
@@ -128,11 +140,12 @@ class Racing(SearchStrategy):
             return None
         mine = sum(race.gains[s] for s in shared) / len(shared)
         best = sum(theirs[s] for s in shared) / len(shared)
-        if mine >= best - LEVEL_TOLERANCE:
+        if keeps_racing(mine - best, self.plan.promote):
             return None
+        where = "below" if mine < best - LEVEL_TOLERANCE else "not above"
         if inc.number < 0:
-            return f"below the baseline (no feasible trial at or above it yet) on its {len(shared)} cases: {mine:+.4f} per case"
-        return f"below the incumbent (trial {inc.number}) on the {len(shared)} cases both saw: {mine:+.4f} vs {best:+.4f}"
+            return f"{where} the baseline (no feasible trial at or above it yet) on its {len(shared)} cases: {mine:+.4f} per case"
+        return f"{where} the incumbent (trial {inc.number}) on the {len(shared)} cases both saw: {mine:+.4f} vs {best:+.4f}"
 
     def record(self, run: TrialRun) -> None:
         """The trial's stages and why it stopped: the ``racing`` attr (``storage.attrs.RACING``)."""

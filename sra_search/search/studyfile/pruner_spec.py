@@ -20,7 +20,9 @@ from sra_search.search.studyfile.strict_model import StrictModel
 HUGE = 1_000_000
 """Upper bound of counts (cases, trials, chunks): beyond it a value is a typo, not a plan."""
 
-RACING_FIELDS = ("initial_cases", "max_cases", "p_threshold", "n_startup_steps", "test")
+RACING_FIELDS = ("initial_cases", "max_cases", "p_threshold", "n_startup_steps", "test", "promote")
+LATER_RACING_FIELDS = ("test", "promote")
+"""Racing fields added after racing studies were run: left unset, they stay out of the definition hash."""
 RANKING_FIELDS = ("n_startup_trials", "n_warmup_steps", "percentile")
 DEFAULT_INITIAL_CASES = 8
 DEFAULT_P_THRESHOLD = 0.1
@@ -56,6 +58,13 @@ class Pruner(StrictModel):
         "(made for 0/1 scores; search/strategies/sign_pruner.py).",
     )  # fmt: skip
 
+    promote: Literal["level", "above"] | None = Field(
+        default=None,
+        description="racing: what earns a trial the next stage's cases: 'level' (default), at or above the incumbent "
+        "on the cases both saw; 'above', strictly above it (a trial that only ties stops; fewer cases per trial, "
+        "and a trial whose wins come late is lost: docs/search.md, 'Racing').",
+    )  # fmt: skip
+
     @model_validator(mode="after")
     def _fields_of_kind(self) -> "Pruner":
         if self.kind == "racing":
@@ -84,6 +93,8 @@ class RacePlan:
     test: str = "wilcoxon"
     chunk: int = 4
     """Cases per chunk: the pruner is asked after each (the sign test spends its error over them)."""
+    promote: str = "level"
+    """What earns the next stage: ``level`` (at or above the incumbent) or ``above`` (strictly above)."""
 
     def next_target(self, seen: int) -> int:
         """The case count after the stage that ends at ``seen`` cases: twice as many, capped."""
@@ -110,6 +121,7 @@ def race_plan(pruner: Pruner, search_cases: int, chunk: int = 4) -> RacePlan | N
         n_startup_steps=DEFAULT_STARTUP_STEPS if pruner.n_startup_steps is None else pruner.n_startup_steps,
         test=pruner.test or "wilcoxon",
         chunk=chunk,
+        promote=pruner.promote or "level",
     )
 
 

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from sra_search.search.studyfile.error_lines import format_validation_error, long_integer_lines
-from sra_search.search.studyfile.pruner_spec import HUGE, Pruner, RacePlan, race_plan, racing_problem
+from sra_search.search.studyfile.pruner_spec import HUGE, LATER_RACING_FIELDS, Pruner, RacePlan, race_plan, racing_problem
 from sra_search.search.studyfile.space_spec import SearchSpace
 from sra_search.search.studyfile.strict_model import StrictModel
 from sra_search.search.studyfile.storage_url import StorageURLError, usable_url
@@ -221,8 +221,10 @@ class StudyFile(StrictModel):
         pruner decides which cases a trial sees, so it is part of it; the other pruners are not
         (the hash of a study without racing is what it was before racing existed)."""
         include = {"model", "tasks", "search_space", "objective", "constraints", "seed", "sampler"}
-        # ``pruner.test`` left unset is not dumped: racing studies made before it existed keep their hash.
-        exclude = {"pruner": {"test"}} if self.pruner.test is None else None
+        # Racing fields added later and left unset are not dumped: racing studies made before they
+        # existed keep their hash (tests/search/test_search_racing.py pins one).
+        later = {f for f in LATER_RACING_FIELDS if getattr(self.pruner, f) is None}
+        exclude = {"pruner": later} if later else None
         keep = self.model_dump(include=include | ({"pruner"} if self.pruner.kind == "racing" else set()), exclude=exclude)
         return hashlib.sha256(json.dumps(keep, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
