@@ -40,12 +40,12 @@ class HeldOut:
 
     @property
     def key(self) -> dict[str, Any]:
-        """What the cached scores depend on."""
-        return {"model": self.model_name, "task": self.task, "params": self.params, "n": self.n}
+        """What the cached scores depend on, as it reads back from the file (JSON-normalised)."""
+        return json.loads(json.dumps({"model": self.model_name, "task": self.task, "params": self.params, "n": self.n}))
 
     def _read(self, path: Path) -> None:
         doc = pickle.loads(path.read_bytes())
-        if doc.get("key") != json.loads(json.dumps(self.key)):
+        if doc.get("key") != self.key:
             raise SystemExit(f"--heldout-cache {path}: it holds scores of {doc.get('key')}, not of this run's {self.key}; "
                              "give another file")  # fmt: skip
         self.baseline, self.baseline_s, self.cache = doc["baseline"], doc["baseline_s"], doc["configs"]
@@ -53,7 +53,7 @@ class HeldOut:
     def _write(self) -> None:
         if self.path is None:
             return
-        doc = {"key": json.loads(json.dumps(self.key)), "baseline": self.baseline, "baseline_s": self.baseline_s, "configs": self.cache}
+        doc = {"key": self.key, "baseline": self.baseline, "baseline_s": self.baseline_s, "configs": self.cache}
         tmp = self.path.with_name(f".{self.path.name}.tmp")
         tmp.write_bytes(pickle.dumps(doc))
         tmp.replace(self.path)

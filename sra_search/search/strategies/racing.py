@@ -4,8 +4,9 @@ case is reported at step = the case's index in the search split, and the racing 
 scores, :class:`SignTestPruner`) is asked after each chunk. At the end of a stage
 (``initial_cases``, then twice as many, up to ``max_cases``) a trial still level with or better
 than the incumbent on the cases both have seen gets the next stage's cases (``promote = "above"``:
-only one strictly better, :func:`keeps_racing`); any other completes with the cases it has. Until a feasible trial is at or above the baseline, the incumbent is the
-baseline itself (gain 0 on every case). Trials are ranked by (cases seen, value).
+only one strictly better, :func:`keeps_racing`); any other completes with the cases it has.
+Until a feasible trial is at or above the baseline, the incumbent is the baseline itself (gain 0
+on every case). Trials are ranked by (cases seen, value).
 """
 
 from __future__ import annotations
@@ -142,7 +143,7 @@ class Racing(SearchStrategy):
         best = sum(theirs[s] for s in shared) / len(shared)
         if keeps_racing(mine - best, self.plan.promote):
             return None
-        where = "below" if mine < best - LEVEL_TOLERANCE else "not above"
+        where = "not above" if keeps_racing(mine - best, "level") else "below"
         if inc.number < 0:
             return f"{where} the baseline (no feasible trial at or above it yet) on its {len(shared)} cases: {mine:+.4f} per case"
         return f"{where} the incumbent (trial {inc.number}) on the {len(shared)} cases both saw: {mine:+.4f} vs {best:+.4f}"
