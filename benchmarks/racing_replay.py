@@ -37,7 +37,7 @@ import sys
 from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import optuna
 from optuna.trial import TrialState
@@ -145,27 +145,37 @@ def load(where: str) -> Recording:
                      ranked[0].number if ranked else None)  # fmt: skip
 
 
-def racing_spec(spec: dict[str, Any], initial: int, top: int, chunk: int, alpha: float, promote: str = "level") -> StudyFile:
-    """The recorded study's definition with racing in place of its pruner (sign test, ``alpha``)."""
+def racing_spec(
+    spec: dict[str, Any], initial: int, top: int, chunk: int, alpha: float, promote: str = "level", test: str = "sign"
+) -> StudyFile:
+    """The recorded study's definition with racing in place of its pruner (sign test at ``alpha``, or
+    ``test = "signal"``)."""
     doc = json.loads(json.dumps(spec))
     doc["tasks"][0]["chunk"] = chunk
     cases = doc["tasks"][0]["cases"]
     cases["search"] = max(cases["search"], top)  # cases past the record's stop the trial "short"
-    doc["pruner"] = {"kind": "racing", "initial_cases": initial, "max_cases": top, "p_threshold": alpha, "test": "sign",
-                     "promote": promote}  # fmt: skip
+    doc["pruner"] = {"kind": "racing", "initial_cases": initial, "max_cases": top, "test": test, "promote": promote}
+    if test == "sign":
+        doc["pruner"]["p_threshold"] = alpha
     doc["storage"] = {}
     doc["warm_start"] = []  # already in the recording as its first trials
     return StudyFile.model_validate(doc)
 
 
-def replay(rec: Recording, initial: int, top: int, *, chunk: int = 4, alpha: float = 0.1, promote: str = "level") -> Replay:
-    """Feed ``rec``'s trials through :class:`Racing` under the plan ``initial,top`` (``promote``: the plan's rule)."""
-    spec = racing_spec(rec.spec, initial, top, chunk, alpha, promote)
+def replay(
+    rec: Recording, initial: int, top: int, *, chunk: int = 4, alpha: float = 0.1, promote: str = "level",
+    signals: Callable[[SRAConfig | None], list[float]] | None = None,
+) -> Replay:
+    """Feed ``rec``'s trials through :class:`Racing` under the plan ``initial,top`` (``promote``: the plan's rule).
+    With ``signals`` (a config's per-case gold signals, ``None`` for the baseline's), the race is on
+    them (``test = "signal"``)."""
+    spec = racing_spec(rec.spec, initial, top, chunk, alpha, promote, "signal" if signals else "sign")
     keys = Baselines(spec.model, list(spec.tasks), None, top)
     racing = strategy_for(spec, keys)
     assert isinstance(racing, Racing)
     task = spec.tasks[0]
-    baselines = {keys.task_key(task, "search"): rec.baseline}
+    baseline = {**rec.baseline, "case_signals": signals(None)} if signals else rec.baseline
+    baselines = {keys.task_key(task, "search"): baseline}
     study = optuna.create_study(direction="maximize", pruner=make_pruner(spec))
     hib = bool(rec.baseline.get("higher_is_better", True))
     stops: Counter[str] = Counter()
@@ -186,7 +196,8 @@ def replay(rec: Recording, initial: int, top: int, *, chunk: int = 4, alpha: flo
                 break
             got = r.scores[job.offset : end]
             out = Outcomes(task=task.name, split="search", offset=job.offset, higher_is_better=hib, score=sum(got) / len(got),
-                           case_ids=r.case_ids[job.offset : end], case_scores=got, prompt_tokens=(0,) * len(got))  # fmt: skip
+                           case_ids=r.case_ids[job.offset : end], case_scores=got, prompt_tokens=(0,) * len(got),
+                           case_signals=tuple(signals(r.config)[job.offset : end]) if signals else ())  # fmt: skip
             run.add(job, out, baselines, keys)
             if racing.after_chunk(study, run, job, out, baselines):
                 pruned = True
@@ -215,6 +226,15 @@ def replay(rec: Recording, initial: int, top: int, *, chunk: int = 4, alpha: flo
     )  # fmt: skip
 
 
+def signals_of(args: argparse.Namespace, rec: Recording) -> Callable[[SRAConfig | None], list[float]] | None:
+    """``--signals FILE``: each config's per-case gold signals from ``benchmarks/case_signal.py``'s cache."""
+    if args.signals is None:
+        return None
+    from benchmarks.case_signal import signals_from
+
+    return signals_from(args.signals, rec)
+
+
 def _plan(text: str) -> tuple[int, int]:
     """``--plan initial_cases,max_cases``."""
     initial, top = (int(x) for x in text.split(","))
@@ -229,6 +249,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--alpha", type=float, default=0.1, help="the sign test's p_threshold, spent over the looks")
     p.add_argument("--promote", choices=("level", "above"), default="level",
                    help="what earns a trial the next stage: level with the incumbent or better, or strictly above it")  # fmt: skip
+    p.add_argument("--signals", type=Path, help="race on the gold signal (test = 'signal') read from this "
+                   "benchmarks/case_signal.py --cache file, instead of the sign test")  # fmt: skip
     p.add_argument("--save", type=Path, help="also write each study read as a recording (.json) in this folder")
     p.add_argument("--rates", action="store_true", help="simulated stop rates of each plan instead of a replay")
     p.add_argument("--json", action="store_true")
@@ -247,14 +269,16 @@ def main(argv: list[str] | None = None) -> int:
             save(rec, args.save / f"{rec.name}.json")
         for plan in args.plans:
             initial, top = _plan(plan)
-            rep = replay(rec, initial, top, chunk=args.chunk, alpha=args.alpha, promote=args.promote)
+            rep = replay(rec, initial, top, chunk=args.chunk, alpha=args.alpha, promote=args.promote, signals=signals_of(args, rec))
             rows.append({**asdict(rep), "recorded_cases_per_trial": rec.cases_per_trial, "recorded_pick": rec.pick})
     if args.json:
         doc = {"command": " ".join(sys.argv), "chunk": args.chunk, "alpha": args.alpha, "promote": args.promote,
+               "test": "signal" if args.signals else "sign",
                "replays": rows, "pooled": pooled(rows)}  # fmt: skip
         print(json.dumps(doc, indent=2))
         return 0
-    print(f"racing replayed on recorded cases (sign test at {args.alpha} over the looks, chunks of {args.chunk}, "
+    test = "the gold signal's means at each stage's end" if args.signals else f"sign test at {args.alpha} over the looks"
+    print(f"racing replayed on recorded cases ({test}, chunks of {args.chunk}, "
           f"promote = {args.promote})")  # fmt: skip
     print(f"{'study':<24} {'plan':<6} {'cases/trial':>11} {'recorded':>9} {'ratio':>6}  {'pick (value, cases)':<22} {'recorded pick':>13}  stops")
     for r in rows:

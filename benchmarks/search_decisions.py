@@ -10,7 +10,7 @@ perplexity and attention constraints as there; ``--study studies/smollm2-niah-mu
 - ``tpe-median``: TPE and the median pruner on ``--median-cases`` search cases in chunks of 4
   (the README's main job);
 - ``tpe-racing``: TPE and ``[pruner] kind = "racing"`` (``--racing INITIAL,MAX``, chunks of
-  ``--racing-chunk``, ``--racing-test wilcoxon|sign``, ``--racing-promote level|above``);
+  ``--racing-chunk``, ``--racing-test wilcoxon|sign|signal``, ``--racing-promote level|above``);
 - ``random-median``: random search, otherwise as ``tpe-median``;
 - ``tpe-racing-warm`` (only with ``--variants``): ``tpe-racing`` with the study file's
   ``warm_start`` kept (the others drop it), so its time to the final incumbent (``found_s``, the
@@ -67,7 +67,8 @@ def add_arguments(ap) -> None:  # noqa: ANN001
     g.add_argument("--median-cases", type=int, default=12, help="search cases of a median-pruner trial")
     g.add_argument("--racing", default="6,24", help="racing initial_cases,max_cases")
     g.add_argument("--racing-chunk", type=int, default=3, help="cases per chunk when racing")
-    g.add_argument("--racing-test", choices=("wilcoxon", "sign"), default="wilcoxon", help="racing's pruner test")
+    g.add_argument("--racing-test", choices=("wilcoxon", "sign", "signal"), default="wilcoxon",
+                   help="racing's test: Optuna's Wilcoxon, the sign test, or the gold signal (free answers)")
     g.add_argument("--racing-promote", choices=("level", "above"), default="level",
                    help="what earns a racing trial the next stage: level with the incumbent or better, or strictly above")  # fmt: skip
     g.add_argument("--model", default=None, help="model (default: the study's, smollm2-135m); 'tiny' = a random 4-layer Llama")

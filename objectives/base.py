@@ -39,6 +39,9 @@ class Case:
     max_new_tokens: int = 0
     score_tokens: int = 0
     meta: dict[str, Any] = field(default_factory=dict)
+    lead_ids: list[int] = field(default_factory=list)
+    """Free answers: the answer's lead-in as it would follow the prompt. The gold's log-likelihood
+    (:mod:`objectives.signal`) is scored after it; empty when the prompt is primed."""
 
 
 class Task(ABC):
@@ -174,6 +177,13 @@ class SyntheticTask(Task):
         lead = len(tokenizer(lead_in, add_special_tokens=False)["input_ids"]) if lead_in and not self.params.prime else 0
         return lead + len(answer_ids) + ANSWER_SLACK
 
+    def lead_in_ids(self, tokenizer, lead_in: str, chat: bool) -> list[int]:
+        """Free answers: ``lead_in``'s ids as they would follow the prompt (after a space where a
+        plain prompt ends with its ``Answer:`` cue); none when the prompt is primed with it."""
+        if self.params.prime or not lead_in:
+            return []
+        return list(tokenizer(lead_in if chat else " " + lead_in, add_special_tokens=False)["input_ids"])
+
     def score_prediction(self, case: Case, prediction: str) -> dict[str, float]:
         """Free answers: 1 when the answer holds the gold (:func:`~objectives.answers.contains_answer`)."""
         return {self.main_metric: 1.0 if contains_answer(prediction, str(case.gold)) else 0.0}
@@ -206,13 +216,15 @@ class SyntheticTask(Task):
             raise ObjectiveError(f"task '{self.name}': no case found for split '{split}'")
         prompt_ids, answer, meta = self.make_prompt(tokenizer, rng, gold, chat)
         answer_ids = encode_answer(tokenizer, answer)
+        lead_in = meta.pop("lead_in", "")
         case = Case(
             id=f"{self.name}/{split}/{p.seed}/{index}",
             prompt_ids=prompt_ids,
             gold=answer.strip(),
             answer_ids=answer_ids,
-            max_new_tokens=self.answer_cap(tokenizer, meta.pop("lead_in", ""), answer_ids),
+            max_new_tokens=self.answer_cap(tokenizer, lead_in, answer_ids),
             meta=meta,
+            lead_ids=self.lead_in_ids(tokenizer, lead_in, chat),
         )
         self._cache[key] = case
         return case

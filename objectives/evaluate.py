@@ -9,9 +9,10 @@ import torch
 
 from objectives.base import Case, Task
 from objectives.errors import ObjectiveError
-from objectives.forward import ExactOutput, exact_batch, greedy_batch, nll_batch, pad_id
-from objectives.registry import get
+from objectives.forward import ExactOutput, exact_batch, greedy_with_cache, nll_batch, pad_id
+from objectives.registry import resolve_task
 from objectives.results import CaseResult, EvalResult, PairResult
+from objectives.signal import SIGNAL_METRIC, cached_token_logprobs, case_token_logprobs, gold_signal, require_free_answers
 from objectives.sra import SRARun
 
 Progress = Callable[[int, int], None]
@@ -53,14 +54,6 @@ def _device_type(model) -> str:
     return param.device.type if param is not None else "cpu"
 
 
-def resolve_task(task: Task | str, params: dict[str, Any] | None = None) -> Task:
-    if isinstance(task, str):
-        return get(task, **(params or {}))
-    if params:
-        raise ObjectiveError("task params are given with a task instance; pass them to objectives.get() instead")
-    return task
-
-
 def _exact(task: Task, tokenizer, case: Case, out: ExactOutput) -> CaseResult:
     metrics = {"answer_nll": out.answer_nll, "answer_tokens": float(out.answer_tokens)}
     if out.tail_nll is not None:
@@ -76,7 +69,9 @@ def _exact(task: Task, tokenizer, case: Case, out: ExactOutput) -> CaseResult:
     )
 
 
-def _run_batch(task: Task, model, tokenizer, batch: list[Case], run: SRARun, ppl_tokens: int) -> list[CaseResult]:
+def _run_batch(
+    task: Task, model, tokenizer, batch: list[Case], run: SRARun, ppl_tokens: int, signal: bool = False
+) -> list[CaseResult]:
     pad = pad_id(tokenizer)
     plen = [len(c.prompt_ids) for c in batch]
     if task.mode == "exact":
@@ -96,7 +91,7 @@ def _run_batch(task: Task, model, tokenizer, batch: list[Case], run: SRARun, ppl
     # generate
     stops = task.stop_strings() if hasattr(task, "stop_strings") else []
     with run.batch(plen):
-        gen = greedy_batch(model, tokenizer, [list(c.prompt_ids) for c in batch], max(c.max_new_tokens for c in batch), stops)
+        gen, cache = greedy_with_cache(model, tokenizer, [list(c.prompt_ids) for c in batch], max(c.max_new_tokens for c in batch), stops)
     results = []
     for c, ids in zip(batch, gen):
         ids = ids[: c.max_new_tokens]
@@ -110,6 +105,15 @@ def _run_batch(task: Task, model, tokenizer, batch: list[Case], run: SRARun, ppl
         )
     if ppl_tokens:
         _add_reference_ppl(model, tokenizer, batch, results, run, ppl_tokens)
+    if signal:
+        # From the answer's own prefill where its cache allows (one row, a lead-in), else in a full
+        # forward with its own SRA run, so the signal's forwards are not mixed into the answers' statistics.
+        side = SRARun(model, run.config)
+        for c, r in zip(batch, results):
+            lps = cached_token_logprobs(model, task, c, cache) if len(batch) == 1 else None
+            if lps is None:
+                lps = case_token_logprobs(model, task, c, side, pad_id(tokenizer))
+            r.metrics[SIGNAL_METRIC] = gold_signal(lps)
     return results
 
 
@@ -142,6 +146,7 @@ def evaluate(
     progress: Progress | None = None,
     perplexity_tokens: int = 0,
     task_params: dict[str, Any] | None = None,
+    signal: bool = False,
 ) -> EvalResult:
     """Score ``task`` on cases ``offset .. offset + n_cases`` of ``split``, under ``sra`` (an
     :class:`~sra_search.SRAConfig`) or without SRA (``None``).
@@ -151,9 +156,13 @@ def evaluate(
 
     A case's score does not depend on the batch it ran in, so a caller may evaluate a split in
     chunks and merge them with :func:`aggregate`. ``perplexity_tokens=K`` also reports the
-    perplexity of the last K tokens of prompt + gold answer (metric ``perplexity``).
+    perplexity of the last K tokens of prompt + gold answer (metric ``perplexity``). ``signal=True``
+    also scores each free answer's gold log-likelihood signal (metric ``gold_signal``,
+    :mod:`objectives.signal`), in a forward of its own per case.
     """
     task = resolve_task(task, task_params)
+    if signal:
+        require_free_answers(task)
     cases = task.cases(tokenizer, split=split, n_cases=n_cases, offset=offset)
     if batch_size is None and (task.mode == "generate" or _device_type(model) == "cpu"):
         # Batched greedy decoding is not bit-stable; on CPU batching is slower (see above).
@@ -169,7 +178,7 @@ def evaluate(
     try:
         for idx in plan_batches([len(c.prompt_ids) + len(c.answer_ids) for c in cases], batch_size):
             batch = [cases[i] for i in idx]
-            for i, r in zip(idx, _run_batch(task, model, tokenizer, batch, run, perplexity_tokens)):
+            for i, r in zip(idx, _run_batch(task, model, tokenizer, batch, run, perplexity_tokens, signal)):
                 results[i] = r
             done += len(idx)
             if progress:

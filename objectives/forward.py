@@ -116,9 +116,25 @@ def stop_token_ids(model, tokenizer) -> list[int]:
     return sorted(ids)
 
 
-@torch.inference_mode()
 def greedy_batch(model, tokenizer, seqs: list[list[int]], max_new_tokens: int, stop_strings: list[str] = ()) -> list[list[int]]:
     """Greedy continuation of each sequence (without the prompt), cut at the first stop token."""
+    return greedy_with_cache(model, tokenizer, seqs, max_new_tokens, stop_strings)[0]
+
+
+def cache_kwarg(model) -> str:
+    """The forward's name for a KV cache: transformers 5 renamed ``past_key_values`` to ``cache``
+    (the old name is deprecated, to be removed in 5.40); a test fails if neither is found."""
+    import inspect
+
+    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+
+
+@torch.inference_mode()
+def greedy_with_cache(
+    model, tokenizer, seqs: list[list[int]], max_new_tokens: int, stop_strings: list[str] = ()
+) -> tuple[list[list[int]], object | None]:
+    """:func:`greedy_batch`'s answers and the generation's KV cache (``None`` if it gave none):
+    the same greedy decoding, with ``return_dict_in_generate`` set to keep the cache."""
     from transformers import GenerationConfig
 
     pad = pad_id(tokenizer)
@@ -130,12 +146,13 @@ def greedy_batch(model, tokenizer, seqs: list[list[int]], max_new_tokens: int, s
             stops.append(int(enc[-1]))
     ids, mask, _ = left_pad(seqs, pad, _device(model))
     cfg = GenerationConfig(
-        max_new_tokens=max_new_tokens, do_sample=False, num_beams=1, eos_token_id=stops or None, pad_token_id=pad
-    )
+        max_new_tokens=max_new_tokens, do_sample=False, num_beams=1, eos_token_id=stops or None, pad_token_id=pad,
+        return_dict_in_generate=True,
+    )  # fmt: skip
     out = model.generate(input_ids=ids, attention_mask=mask, generation_config=cfg)
-    new = out[:, ids.shape[1] :].tolist()
+    new = out.sequences[:, ids.shape[1] :].tolist()
     result = []
     for row in new:
         cut = next((i for i, t in enumerate(row) if t in stops), len(row))
         result.append(row[:cut])
-    return result
+    return result, getattr(out, "cache", None) or getattr(out, "past_key_values", None)

@@ -8,6 +8,7 @@ from typing import Any, Iterable
 from sra_search.runtime.stats import SRASummary
 
 from objectives.results import EvalResult
+from objectives.signal import SIGNAL_METRIC
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,8 @@ class Outcomes:
     prompt_tokens: tuple[int, ...]
     stats: SRASummary | None = None
     eval_s: float = 0.0
+    case_signals: tuple[float, ...] = ()
+    """Each case's gold log-likelihood signal (:mod:`objectives.signal`), when it was asked for; else empty."""
 
     @property
     def n_cases(self) -> int:
@@ -49,7 +52,9 @@ class Outcomes:
             prompt_tokens=tuple(int(c.prompt_tokens) for c in result.cases),
             stats=result.sra_stats,
             eval_s=float(result.wall_time_s),
-        )
+            case_signals=tuple(float(c.metrics[SIGNAL_METRIC]) for c in result.cases)
+            if result.cases and all(SIGNAL_METRIC in c.metrics for c in result.cases) else (),
+        )  # fmt: skip
 
     @classmethod
     def merge(cls, parts: Iterable["Outcomes"]) -> "Outcomes":
@@ -73,6 +78,7 @@ class Outcomes:
             prompt_tokens=tuple(t for p in parts for t in p.prompt_tokens),
             stats=SRASummary.merge(p.stats for p in parts) if any(p.stats for p in parts) else None,
             eval_s=sum(p.eval_s for p in parts),
+            case_signals=tuple(x for p in parts for x in p.case_signals) if all(p.case_signals for p in parts) else (),
         )
 
     def prompt_range(self) -> dict[str, Any]:

@@ -67,3 +67,12 @@ def task_class(name: str) -> type["Task"]:
 def get(name: str, **params: Any) -> "Task":
     """An instance of task ``name`` with validated ``params``."""
     return task_class(name)(**params)
+
+
+def resolve_task(task: "Task | str", params: dict[str, Any] | None = None) -> "Task":
+    """``task`` itself, or the registered task of that name made with ``params``."""
+    if isinstance(task, str):
+        return get(task, **(params or {}))
+    if params:
+        raise ObjectiveError("task params are given with a task instance; pass them to objectives.get() instead")
+    return task

@@ -8,7 +8,8 @@ import pytest
 
 from benchmarks import racing_replay
 from sra_search.search.results import compact_outcomes
-from sra_search.search.storage.attrs import SPEC
+from sra_search.config import SRAConfig
+from sra_search.search.storage.attrs import CONFIG, SPEC
 from sra_search.search.studyfile.schema import parse_study
 
 STUDY = """
@@ -35,6 +36,11 @@ KEY = "passkey:0123456789:search"
 IDS = [f"{KEY}:{i}" for i in range(8)]
 
 
+def config_of(i: int) -> SRAConfig:
+    """Trial ``i``'s config: each trial its own, so signals can tell them apart."""
+    return SRAConfig(tau_in=0.1 * (i + 1), tau_ou=0.5, s_in=2.0, s_ou=2.0, c_s=2, c_e=16)
+
+
 def _recorded(path) -> str:
     """A fixed-chunk study of six trials on a baseline that misses all 8 cases."""
     url = f"sqlite:///{path}"
@@ -51,8 +57,9 @@ def _recorded(path) -> str:
         ([1.0] * 4, None),  # the record stopped it at 4 cases: the plan wants 8 ("short")
         ([], None),  # a duplicate of an earlier config: no case scored
     ]
-    for scores, feasible in trials:
+    for i, (scores, feasible) in enumerate(trials):
         t = study.ask()
+        CONFIG.set(t, config_of(i).model_dump(mode="json"))
         if scores:
             t.set_user_attr("outcomes", {"passkey": compact_outcomes(IDS[: len(scores)], scores)})
         if feasible is None:
@@ -87,6 +94,26 @@ def test_promote_above_stops_the_trials_that_only_tie(tmp_path):
     assert (got.short, got.unmeasured) == (0, 2)
     assert got.cases_per_trial == pytest.approx((8 + 4 + 4 + 4 + 4 + 0) / 6)
     assert (got.pick, got.pick_cases) == (0, 8)
+
+
+def test_a_race_on_the_signal_replayed(tmp_path):
+    """``--signals``: the product's racing with ``test = "signal"``: at each stage's end the mean
+    signal against the incumbent's (the baseline's first); no pruner, so trial 2 is not pruned."""
+    rec = racing_replay.load(_recorded(tmp_path / "r.db"))
+    by_trial = {0: -0.5, 1: -0.4, 2: -0.6, 3: -0.5, 4: -0.3, 5: -0.5}
+
+    def signals(config):
+        if config is None:
+            return [-1.0] * 8
+        (i,) = [i for i in by_trial if config_of(i) == config]
+        return [by_trial[i]] * 8
+
+    got = racing_replay.replay(rec, 4, 8, signals=signals)
+    # 0 beats the baseline's signal and 1 the incumbent's; 2 is behind at 4; 3 is level (grows,
+    # but its constraints were never measured); 4 is ahead but its record ends at 4 cases.
+    assert got.stops == {"max_cases": 3, "below": 1, "short": 1, "no cases": 1}
+    assert got.cases_per_trial == pytest.approx((8 + 8 + 4 + 8 + 4 + 0) / 6)
+    assert (got.pick, got.pick_value, got.pick_cases) == (0, 1.0, 8)  # ranked on the answers: 1.0 beats 7/8
 
 
 def test_the_command_prints_each_plan_against_the_record(tmp_path, capsys):

@@ -54,6 +54,7 @@ def entry_of(outcomes: Outcomes) -> dict[str, Any]:
         "higher_is_better": outcomes.higher_is_better,
         "n_cases": outcomes.n_cases,
         "eval_s": outcomes.eval_s,
+        **({"case_signals": list(outcomes.case_signals)} if outcomes.case_signals else {}),
     }
 
 
@@ -98,13 +99,16 @@ class Baselines:
     perplexity constraint's text."""
 
     def __init__(
-        self, model: str, tasks: list[TaskSpec], ppl: PerplexityConstraint | None, max_search: int | None = None
+        self, model: str, tasks: list[TaskSpec], ppl: PerplexityConstraint | None, max_search: int | None = None,
+        signal: bool = False,
     ) -> None:
-        """``max_search``: a racing study's ``max_cases`` (its search baseline covers that many cases)."""
+        """``max_search``: a racing study's ``max_cases`` (its search baseline covers that many cases);
+        ``signal``: the search baseline also scores the gold log-likelihood signal (racing on it)."""
         self.model = model
         self.tasks = tasks
         self.ppl = ppl
         self.max_search = max_search
+        self.signal = signal
 
     def cases(self, task: TaskSpec, split: str) -> int:
         return split_cases(task, split, self.max_search)
@@ -141,7 +145,7 @@ class Baselines:
             if key in attrs:
                 out[key] = self.with_keys(attrs[key], task, split)
             else:
-                todo.append((key, task_jobs(task, i, split, n, None)))
+                todo.append((key, task_jobs(task, i, split, n, None, self.signal and split == "search")))
         if self.ppl is not None and split == "search":
             key = self.ppl_key()
             if key in attrs:

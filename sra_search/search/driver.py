@@ -74,7 +74,10 @@ class Driver:
         self.n_workers = self.opt.workers or spec.workers.count
         self.budget = Budget(spec, self.opt.trials, self.opt.time_s, self.n_workers)
         self.tasks, self.ppl = worker_tasks(spec, self.opt.base_dir)
-        self.baselines = Baselines(spec.model, self.tasks, self.ppl, spec.race.max_cases if spec.race else None)
+        self.baselines = Baselines(
+            spec.model, self.tasks, self.ppl, spec.race.max_cases if spec.race else None,
+            signal=spec.race is not None and spec.race.test == "signal",
+        )  # fmt: skip
         self.strategy = strategy_for(spec, self.baselines)  # schedules a trial's cases, stops and ranks trials
         self.dists = space_mod.distributions(spec.search_space)
         self.pool = WorkerPool(spec, self.n_workers, self.opt.ray_address)

@@ -32,7 +32,7 @@ def test_jobs_are_frozen_and_have_no_untyped_extras():
     with pytest.raises(dataclasses.FrozenInstanceError):
         job.offset = 4  # type: ignore[misc]
     fields = {f.name for f in dataclasses.fields(Job)}
-    assert fields == {"kind", "task_index", "task", "params", "split", "offset", "n_cases", "batch_size", "sra"}
+    assert fields == {"kind", "task_index", "task", "params", "split", "offset", "n_cases", "batch_size", "sra", "signal"}
 
 
 def test_driver_modules_stay_small_and_import_no_optuna_private_module_directly():

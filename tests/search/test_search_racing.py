@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 
 import optuna
 import pytest
@@ -126,18 +127,20 @@ def key(i: int) -> str:
 class Race:
     """An in-memory racing study whose trials' chunks are scored by a given list of case scores."""
 
-    def __init__(self, baseline: list[float], pruner: str = RACE) -> None:
+    def __init__(self, baseline: list[float], pruner: str = RACE, base_signals: list[float] | None = None) -> None:
         self.spec = spec_of(pruner, search=len(baseline))
         self.keys = Baselines("m", list(self.spec.tasks), None, self.spec.race.max_cases)
         self.racing = strategy_for(self.spec, self.keys)
         assert isinstance(self.racing, Racing)
         entry = {"score": sum(baseline) / len(baseline), "case_scores": baseline, "case_keys": [key(i) for i in range(len(baseline))],
                  "higher_is_better": True, "n_cases": len(baseline), "eval_s": 0.0}  # fmt: skip
+        if base_signals is not None:
+            entry["case_signals"] = base_signals
         self.baselines = {self.keys.task_key(self.spec.tasks[0], "search"): entry}
         self.study = optuna.create_study(direction="maximize", pruner=make_pruner(self.spec))
         self.chunks: list[tuple[int, int]] = []
 
-    def trial(self, scores: list[float]) -> optuna.trial.FrozenTrial:
+    def trial(self, scores: list[float], signals: list[float] | None = None) -> optuna.trial.FrozenTrial:
         from objectives.outcomes import Outcomes
 
         trial = self.study.ask()
@@ -149,7 +152,8 @@ class Race:
             idx = range(job.offset, job.offset + job.n_cases)
             got = tuple(float(scores[i]) for i in idx)
             out = Outcomes(task="passkey", split="search", offset=job.offset, higher_is_better=True, score=sum(got) / len(got),
-                           case_ids=tuple(key(i) for i in idx), case_scores=got, prompt_tokens=(128,) * len(got))  # fmt: skip
+                           case_ids=tuple(key(i) for i in idx), case_scores=got, prompt_tokens=(128,) * len(got),
+                           case_signals=tuple(signals[i] for i in idx) if signals else ())  # fmt: skip
             run.add(job, out, self.baselines, self.keys)
             if self.racing.after_chunk(self.study, run, job, out, self.baselines):
                 state = TrialState.PRUNED
@@ -239,6 +243,52 @@ def test_promote_above_gives_the_next_stage_only_to_a_trial_ahead_of_the_incumbe
     c = race.trial([1.0] * 7 + [0.0] + [1.0] * 24)  # below a: stops under either rule, and says so
     assert c.user_attrs["racing"]["stop"].startswith(f"below the incumbent (trial {a.number})")
     assert Race(BASE).trial([1.0] * 32).user_attrs["racing"]["stages"] == [8, 16, 32]
+
+
+SIGNAL = RACE + '\ntest = "signal"'
+
+
+def test_racing_on_the_signal_holds_each_stage_against_the_incumbents_signal():
+    race = Race(BASE, SIGNAL, base_signals=[-1.0] * 32)
+    assert isinstance(race.racing.make_pruner(race.spec), optuna.pruners.NopPruner)
+    assert race.racing.first_jobs(SRAConfig.paper_public())[0].signal  # the worker is asked for the signal
+    a = race.trial([1.0] * 32, [-0.5] * 32)  # above the baseline's signal: grows to max_cases
+    assert a.user_attrs["racing"]["stages"] == [8, 16, 32]
+    assert a.user_attrs["racing"]["signals"] == {str(i): -0.5 for i in range(32)}
+    b = race.trial([1.0] * 32, [-0.6] * 32)  # the same answers (level on 0/1), a lower signal: stops at 8
+    assert b.user_attrs["racing"]["stages"] == [8] and len(b.intermediate_values) == 8
+    assert b.user_attrs["racing"]["stop"] == (
+        f"below the incumbent (trial {a.number}) on the gold signal of the 8 cases both saw: -0.6000 vs -0.5000 per case"
+    )
+    c = race.trial([0.0] * 8 + [1.0] * 24, [-0.4] * 32)  # loses cases 0-7 to a, a higher signal: no pruning within
+    assert c.state == TrialState.COMPLETE and c.user_attrs["racing"]["stages"] == [8, 16, 32]
+    # The pick is ranked on the task's score, not on the signal: a (+8/32 over the baseline) before c (0).
+    assert [t.number for t in feasible_ranked(race.study)][:2] == [a.number, c.number]
+
+
+def test_racing_on_the_signal_starts_against_the_baselines_and_needs_them():
+    race = Race([1.0] * 32, SIGNAL, base_signals=[-1.0] * 16 + [0.0] * 16)
+    low = race.trial([1.0] * 32, [-1.1] * 32)
+    assert low.user_attrs["racing"]["stop"] == "below the baseline on the gold signal of the 8 cases both saw: -1.1000 vs -1.0000 per case"
+    with pytest.raises(RuntimeError, match="baseline has no signals.*start a new study"):
+        Race([1.0] * 32, SIGNAL).trial([1.0] * 32, [-0.5] * 32)
+    with pytest.raises(RuntimeError, match="came back without its signals"):
+        Race([1.0] * 32, SIGNAL, base_signals=[-1.0] * 32).trial([1.0] * 32)
+
+
+@pytest.mark.parametrize(
+    ("pruner", "params", "message"),
+    [
+        (SIGNAL + "\np_threshold = 0.05", "", "p_threshold: not used by test = 'signal'"),
+        (SIGNAL + "\nn_startup_steps = 2", "", "n_startup_steps: not used by test = 'signal'"),
+        (SIGNAL, ', prime = true, scoring = "teacher_forced"', "test = 'signal' needs free answers: tasks[0] ('passkey') is scored in mode 'exact'"),
+    ],
+)
+def test_racing_on_the_signal_refuses_what_gives_no_signal(pruner, params, message):
+    text = STUDY.format(pruner=pruner, search=32, extra="").replace("length = 128 }", f"length = 128{params} }}")
+    with pytest.raises(StudyFileError, match=re.escape(message)):
+        parse_study(text, "race.toml")
+    assert spec_of(SIGNAL).definition_hash() != spec_of(RACE + '\ntest = "sign"').definition_hash()
 
 
 def test_keeps_racing_is_one_rule_for_numbers_and_arrays():
@@ -339,3 +389,24 @@ def test_racing_study_end_to_end_and_resume(tiny_model_dir, ray_local, write_stu
     study = optuna.load_study(study_name="tiny-race", storage=url)
     assert study.user_attrs[base_key] == base
     assert all("racing" in t.user_attrs for t in study.get_trials(states=[TrialState.COMPLETE, TrialState.PRUNED]))
+
+
+def test_racing_on_the_signal_end_to_end(tiny_model_dir, ray_local, write_study, study_text, tmp_path):
+    """Workers score the gold signal beside each free answer (baseline included) and the race holds
+    each stage's end on it: through Ray, the driver and storage, on the tiny model."""
+    from sra_search.search.driver import Driver, RunOptions
+    from sra_search.search.studyfile.schema import load_study_file
+
+    url = f"sqlite:///{tmp_path / 'signal.db'}"
+    racing = 'kind = "racing"\ninitial_cases = 2\nmax_cases = 4\ntest = "signal"'
+    path = write_study(study_text(tiny_model_dir, name="tiny-signal", storage=url, trials=3, search=4, chunk=2, pruner=racing))
+    summary = Driver(load_study_file(path), RunOptions(holdout=False)).run()
+    assert summary.trials["complete"] == 3 and summary.trials["fail"] == 0
+    study = optuna.load_study(study_name="tiny-signal", storage=url)
+    (base_key,) = [k for k in study.user_attrs if k.startswith("baseline:passkey:search")]
+    signals = study.user_attrs[base_key]["case_signals"]
+    assert len(signals) == 4 and all(s <= 0 for s in signals)  # log-probabilities
+    for t in study.trials:
+        race = t.user_attrs["racing"]
+        assert sorted(int(k) for k in race["signals"]) == list(range(race["n_cases"]))
+        assert race["stop"] == "max_cases" or "on the gold signal of the" in race["stop"]

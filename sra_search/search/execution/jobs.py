@@ -34,6 +34,8 @@ class Job:
     batch_size: int | None
     sra: SRAConfig | None
     """The trial's SRA config, or ``None`` for the no-SRA baseline."""
+    signal: bool = False
+    """Also score each free answer's gold log-likelihood signal (racing with ``test = "signal"``)."""
 
 
 @dataclass(frozen=True)
@@ -44,16 +46,18 @@ class ChunkResult:
     pid: int
 
 
-def task_jobs(task: TaskSpec, index: int, split: str, n: int, sra: SRAConfig | None) -> list[Job]:
+def task_jobs(task: TaskSpec, index: int, split: str, n: int, sra: SRAConfig | None, signal: bool = False) -> list[Job]:
     """The first ``n`` cases of ``split`` of ``task`` in chunks of ``task.chunk``."""
-    return range_jobs(task, index, split, 0, n, sra)
+    return range_jobs(task, index, split, 0, n, sra, signal)
 
 
-def range_jobs(task: TaskSpec, index: int, split: str, start: int, stop: int, sra: SRAConfig | None) -> list[Job]:
+def range_jobs(
+    task: TaskSpec, index: int, split: str, start: int, stop: int, sra: SRAConfig | None, signal: bool = False
+) -> list[Job]:
     """Cases ``start .. stop - 1`` of ``split`` of ``task`` in chunks of ``task.chunk`` (racing adds
     a trial's next cases this way)."""
     return [
-        Job("main", index, task.name, task.params, split, offset, min(task.chunk, stop - offset), task.batch_size, sra)
+        Job("main", index, task.name, task.params, split, offset, min(task.chunk, stop - offset), task.batch_size, sra, signal)
         for offset in range(start, stop, task.chunk)
     ]
 

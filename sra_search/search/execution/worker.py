@@ -70,7 +70,7 @@ class TrialWorker:
         task = self._task(job.task, job.params)
         result = objectives.evaluate(
             self.model, self.tokenizer, task, job.sra, split=job.split, n_cases=job.n_cases, offset=job.offset,
-            batch_size=job.batch_size,
+            batch_size=job.batch_size, signal=job.signal,
         )  # fmt: skip
         return ChunkResult(Outcomes.of(result), os.getpid())
 

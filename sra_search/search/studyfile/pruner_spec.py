@@ -51,11 +51,13 @@ class Pruner(StrictModel):
         default=None, ge=0, le=HUGE,
         description=f"racing: WilcoxonPruner's n_startup_steps, paired cases before it may prune (default {DEFAULT_STARTUP_STEPS}).",
     )  # fmt: skip
-    test: Literal["wilcoxon", "sign"] | None = Field(
+    test: Literal["wilcoxon", "sign", "signal"] | None = Field(
         default=None,
-        description="racing: how a trial is found worse than the incumbent: Optuna's WilcoxonPruner (default), or "
+        description="racing: how a trial is found worse than the incumbent: Optuna's WilcoxonPruner (default); "
         "'sign', an exact sign test on the discordant cases at p_threshold spread over the race's looks "
-        "(made for 0/1 scores; search/strategies/sign_pruner.py).",
+        "(made for 0/1 scores; search/strategies/sign_pruner.py); or 'signal', free answers only: at a stage's "
+        "end, the gold answer's log-likelihood (objectives/signal.py) against the incumbent's on the same cases, "
+        "under promote (docs/search.md, 'A continuous signal'). The pick is still ranked on the task's score.",
     )  # fmt: skip
 
     promote: Literal["level", "above"] | None = Field(
@@ -71,8 +73,10 @@ class Pruner(StrictModel):
             unused = [f for f in RANKING_FIELDS if f in self.model_fields_set]
             if unused:
                 raise ValueError(f"{', '.join(unused)}: not used by kind = 'racing' (it takes {', '.join(RACING_FIELDS)})")
-            if self.test == "sign" and self.n_startup_steps is not None:
-                raise ValueError("n_startup_steps: not used by test = 'sign' (WilcoxonPruner's setting)")
+            if self.test in ("sign", "signal") and self.n_startup_steps is not None:
+                raise ValueError(f"n_startup_steps: not used by test = '{self.test}' (WilcoxonPruner's setting)")
+            if self.test == "signal" and self.p_threshold is not None:
+                raise ValueError("p_threshold: not used by test = 'signal' (it compares the signal's means at each stage's end)")
             if self.initial_cases is not None and self.max_cases is not None and self.initial_cases > self.max_cases:
                 raise ValueError(f"initial_cases = {self.initial_cases} is above max_cases = {self.max_cases}")
         else:
@@ -150,4 +154,20 @@ def racing_problem(pruner: Pruner, data: dict[str, Any]) -> str | None:
         if plan.initial_cases > plan.max_cases:
             return (f"initial_cases = {plan.initial_cases} is above max_cases = {plan.max_cases} "
                     f"(max_cases defaults to tasks[0].cases.search)")  # fmt: skip
+        if plan.test == "signal":
+            return _signal_problem(tasks[0])
     return None
+
+
+def _signal_problem(task: Any) -> str | None:
+    """Why ``task`` gives no gold log-likelihood signal (its answers are not free), or ``None``."""
+    import objectives
+
+    try:
+        mode = objectives.get(task.name, **task.params).mode
+    except Exception:  # bad parameters: refused, with their own message, by check_task_params
+        return None
+    if mode == "generate":
+        return None
+    return (f"test = 'signal' needs free answers: tasks[0] ('{task.name}') is scored in mode '{mode}'; "
+            "drop its 'prime'/'scoring' parameters, or race with test = 'sign'")  # fmt: skip
