@@ -158,7 +158,8 @@ def evaluate(
     chunks and merge them with :func:`aggregate`. ``perplexity_tokens=K`` also reports the
     perplexity of the last K tokens of prompt + gold answer (metric ``perplexity``). ``signal=True``
     also scores each free answer's gold log-likelihood signal (metric ``gold_signal``,
-    :mod:`objectives.signal`), in a forward of its own per case.
+    :mod:`objectives.signal`): from the answer's own prefill (its cache, then a forward over the
+    lead-in and the gold), or in a full forward of its own where that cache cannot serve.
     """
     task = resolve_task(task, task_params)
     if signal:
