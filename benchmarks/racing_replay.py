@@ -53,7 +53,7 @@ from sra_search.search.storage.attrs import BASELINE_PREFIX, OUTCOMES, SPEC, bas
 from sra_search.search.strategies.race_simulation import simulate_race  # noqa: E402
 from sra_search.search.strategies.racing import Racing  # noqa: E402
 from sra_search.search.strategies.registry import make_pruner, strategy_for  # noqa: E402
-from sra_search.search.studyfile.pruner_spec import RacePlan  # noqa: E402
+from sra_search.search.studyfile.pruner_spec import PROMOTE_RULES, RacePlan  # noqa: E402
 from sra_search.search.studyfile.schema import StudyFile  # noqa: E402
 from sra_search.search.trial import TrialRun  # noqa: E402
 
@@ -247,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--plan", action="append", dest="plans", help="racing initial_cases,max_cases to replay (repeat for more; default 8,16 and 4,16)")
     p.add_argument("--chunk", type=int, default=4, help="cases per chunk (the sign test is asked after each)")
     p.add_argument("--alpha", type=float, default=0.1, help="the sign test's p_threshold, spent over the looks")
-    p.add_argument("--promote", choices=("level", "above"), default="level",
+    p.add_argument("--promote", choices=PROMOTE_RULES, default="level",
                    help="what earns a trial the next stage: level with the incumbent or better, or strictly above it")  # fmt: skip
     p.add_argument("--signals", type=Path, help="race on the gold signal (test = 'signal') read from this "
                    "benchmarks/case_signal.py --cache file, instead of the sign test")  # fmt: skip

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from sra_search.search.storage.attrs import CONFIG, ELAPSED_AT_END_S, ELAPSED_S, EVAL_S
+from sra_search.search.studyfile.pruner_spec import PROMOTE_RULES, RACING_TESTS
 
 from benchmarks.heldout_scores import HeldOut
 
@@ -67,9 +68,9 @@ def add_arguments(ap) -> None:  # noqa: ANN001
     g.add_argument("--median-cases", type=int, default=12, help="search cases of a median-pruner trial")
     g.add_argument("--racing", default="6,24", help="racing initial_cases,max_cases")
     g.add_argument("--racing-chunk", type=int, default=3, help="cases per chunk when racing")
-    g.add_argument("--racing-test", choices=("wilcoxon", "sign", "signal"), default="wilcoxon",
+    g.add_argument("--racing-test", choices=RACING_TESTS, default="wilcoxon",
                    help="racing's test: Optuna's Wilcoxon, the sign test, or the gold signal (free answers)")
-    g.add_argument("--racing-promote", choices=("level", "above"), default="level",
+    g.add_argument("--racing-promote", choices=PROMOTE_RULES, default="level",
                    help="what earns a racing trial the next stage: level with the incumbent or better, or strictly above")  # fmt: skip
     g.add_argument("--model", default=None, help="model (default: the study's, smollm2-135m); 'tiny' = a random 4-layer Llama")
     g.add_argument("--workdir", default=None, help="where the SQLite studies go (default: a temporary folder)")

@@ -11,7 +11,7 @@ so a study file says only what its pruner uses.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import Field, model_validator
 
@@ -19,6 +19,13 @@ from sra_search.search.studyfile.strict_model import StrictModel
 
 HUGE = 1_000_000
 """Upper bound of counts (cases, trials, chunks): beyond it a value is a typo, not a plan."""
+
+RacingTest = Literal["wilcoxon", "sign", "signal"]
+Promote = Literal["level", "above"]
+RACING_TESTS: tuple[str, ...] = get_args(RacingTest)
+"""``[pruner] test`` values, declared once (the schema and the benchmarks' options read them)."""
+PROMOTE_RULES: tuple[str, ...] = get_args(Promote)
+"""``[pruner] promote`` values, declared once."""
 
 RACING_FIELDS = ("initial_cases", "max_cases", "p_threshold", "n_startup_steps", "test", "promote")
 LATER_RACING_FIELDS = ("test", "promote")
@@ -51,7 +58,7 @@ class Pruner(StrictModel):
         default=None, ge=0, le=HUGE,
         description=f"racing: WilcoxonPruner's n_startup_steps, paired cases before it may prune (default {DEFAULT_STARTUP_STEPS}).",
     )  # fmt: skip
-    test: Literal["wilcoxon", "sign", "signal"] | None = Field(
+    test: RacingTest | None = Field(
         default=None,
         description="racing: how a trial is found worse than the incumbent: Optuna's WilcoxonPruner (default); "
         "'sign', an exact sign test on the discordant cases at p_threshold spread over the race's looks "
@@ -60,7 +67,7 @@ class Pruner(StrictModel):
         "under promote (docs/search.md, 'A continuous signal'). The pick is still ranked on the task's score.",
     )  # fmt: skip
 
-    promote: Literal["level", "above"] | None = Field(
+    promote: Promote | None = Field(
         default=None,
         description="racing: what earns a trial the next stage's cases: 'level' (default), at or above the incumbent "
         "on the cases both saw; 'above', strictly above it (a trial that only ties stops; fewer cases per trial, "
