@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import pickle
 import statistics
 import sys
 import time
@@ -50,6 +49,7 @@ from typing import Any, Callable
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks import keyed_pickle  # noqa: E402
 from benchmarks.racing_replay import Recording, load  # noqa: E402
 from objectives.signal import gold_signal  # noqa: E402
 from sra_search.search.strategies.racing import keeps_racing  # noqa: E402
@@ -67,22 +67,16 @@ class SignalCache:
     """Per config (sorted JSON, or ``baseline``): the gold token log-probabilities of cases ``0 .. n-1``."""
 
     def __init__(self, key: dict[str, Any], path: Path | None) -> None:
-        self.key = json.loads(json.dumps(key))
+        self.key = key
         self.path = path
-        self.signals: dict[str, list[list[float]]] = {}
         self.scored_s = 0.0
-        if path is not None and path.is_file():
-            doc = pickle.loads(path.read_bytes())
-            if doc.get("key") != self.key:
-                raise SystemExit(f"--cache {path}: it holds signals of {doc.get('key')}, not of {self.key}; give another file")
-            self.signals = doc["signals"]
+        doc = keyed_pickle.read(path, key, "--cache", "signals") if path is not None else None
+        self.signals: dict[str, list[list[float]]] = doc["signals"] if doc is not None else {}
 
     def put(self, name: str, value: list[list[float]]) -> None:
         self.signals[name] = value
         if self.path is not None:
-            tmp = self.path.with_name(f".{self.path.name}.tmp")
-            tmp.write_bytes(pickle.dumps({"key": self.key, "signals": self.signals}))
-            tmp.replace(self.path)
+            keyed_pickle.write(self.path, self.key, signals=self.signals)
 
 
 def config_key(config) -> str:  # noqa: ANN001
@@ -94,9 +88,9 @@ def signals_from(path: Path, rec: Recording) -> Callable[[Any], list[float]]:
     from a ``--cache`` file of this benchmark, for ``racing_replay.py --signals``."""
     if not path.is_file():
         raise SystemExit(f"--signals {path}: no such file (make it with benchmarks/case_signal.py --cache)")
-    doc = pickle.loads(path.read_bytes())
+    doc = keyed_pickle.read_doc(path)
     task = rec.spec["tasks"][0]
-    want = json.loads(json.dumps({"model": rec.spec["model"], "task": task["name"], "params": task["params"]}))
+    want = keyed_pickle.normalised({"model": rec.spec["model"], "task": task["name"], "params": task["params"]})
     if {k: doc["key"].get(k) for k in want} != want:
         raise SystemExit(f"--signals {path}: it holds signals of {doc['key']}, not of {rec.name}'s {want}")
 

@@ -13,10 +13,11 @@ is keyed by model, task, parameters and ``n``; a run with other ones refuses it.
 from __future__ import annotations
 
 import json
-import pickle
 import time
 from pathlib import Path
 from typing import Any
+
+from benchmarks import keyed_pickle
 
 
 class HeldOut:
@@ -35,28 +36,19 @@ class HeldOut:
         """Configs this run scored (the others came from ``cache``)."""
         self.path = cache
         self._model = None
-        if cache is not None and cache.is_file():
-            self._read(cache)
+        doc = keyed_pickle.read(cache, self.key, "--heldout-cache", "scores") if cache is not None else None
+        if doc is not None:
+            self.baseline, self.baseline_s, self.cache = doc["baseline"], doc["baseline_s"], doc["configs"]
 
     @property
     def key(self) -> dict[str, Any]:
         """What the cached scores depend on, as it reads back from the file (JSON-normalised)."""
-        return json.loads(json.dumps({"model": self.model_name, "task": self.task, "params": self.params, "n": self.n}))
-
-    def _read(self, path: Path) -> None:
-        doc = pickle.loads(path.read_bytes())
-        if doc.get("key") != self.key:
-            raise SystemExit(f"--heldout-cache {path}: it holds scores of {doc.get('key')}, not of this run's {self.key}; "
-                             "give another file")  # fmt: skip
-        self.baseline, self.baseline_s, self.cache = doc["baseline"], doc["baseline_s"], doc["configs"]
+        return keyed_pickle.normalised({"model": self.model_name, "task": self.task, "params": self.params, "n": self.n})
 
     def _write(self) -> None:
         if self.path is None:
             return
-        doc = {"key": self.key, "baseline": self.baseline, "baseline_s": self.baseline_s, "configs": self.cache}
-        tmp = self.path.with_name(f".{self.path.name}.tmp")
-        tmp.write_bytes(pickle.dumps(doc))
-        tmp.replace(self.path)
+        keyed_pickle.write(self.path, self.key, baseline=self.baseline, baseline_s=self.baseline_s, configs=self.cache)
 
     def _loaded(self):  # noqa: ANN202
         """The model and tokenizer, loaded on first use (a run whose scores are all cached needs neither)."""

@@ -9,7 +9,7 @@ import torch
 
 from objectives.base import Case, Task
 from objectives.errors import ObjectiveError
-from objectives.forward import ExactOutput, exact_batch, greedy_with_cache, nll_batch, pad_id
+from objectives.forward import ExactOutput, exact_batch, greedy_batch, greedy_with_cache, nll_batch, pad_id
 from objectives.registry import resolve_task
 from objectives.results import CaseResult, EvalResult, PairResult
 from objectives.signal import SIGNAL_METRIC, cached_token_logprobs, case_token_logprobs, gold_signal, require_free_answers
@@ -90,8 +90,13 @@ def _run_batch(
         ]
     # generate
     stops = task.stop_strings() if hasattr(task, "stop_strings") else []
+    prompts, cap = [list(c.prompt_ids) for c in batch], max(c.max_new_tokens for c in batch)
+    cache = None  # the generation's, kept only where the signal reads it (one row: a cut-back prefill)
     with run.batch(plen):
-        gen, cache = greedy_with_cache(model, tokenizer, [list(c.prompt_ids) for c in batch], max(c.max_new_tokens for c in batch), stops)
+        if signal and len(batch) == 1:
+            gen, cache = greedy_with_cache(model, tokenizer, prompts, cap, stops)
+        else:
+            gen = greedy_batch(model, tokenizer, prompts, cap, stops)
     results = []
     for c, ids in zip(batch, gen):
         ids = ids[: c.max_new_tokens]
@@ -103,17 +108,18 @@ def _run_batch(
                 gold=c.gold, metrics=metrics, meta=c.meta,
             )  # fmt: skip
         )
-    if ppl_tokens:
-        _add_reference_ppl(model, tokenizer, batch, results, run, ppl_tokens)
     if signal:
-        # From the answer's own prefill where its cache allows (one row, a lead-in), else in a full
-        # forward with its own SRA run, so the signal's forwards are not mixed into the answers' statistics.
+        # From the answer's own prefill where its cache serves, else in a full forward with its own
+        # SRA run, so the signal's forwards are not mixed into the answers' statistics.
         side = SRARun(model, run.config)
         for c, r in zip(batch, results):
-            lps = cached_token_logprobs(model, task, c, cache) if len(batch) == 1 else None
+            lps = cached_token_logprobs(model, task, c, cache)
             if lps is None:
-                lps = case_token_logprobs(model, task, c, side, pad_id(tokenizer))
+                lps = case_token_logprobs(model, task, c, side, pad)
             r.metrics[SIGNAL_METRIC] = gold_signal(lps)
+        del cache  # freed before the reference forward below
+    if ppl_tokens:
+        _add_reference_ppl(model, tokenizer, batch, results, run, ppl_tokens)
     return results
 
 

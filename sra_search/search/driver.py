@@ -76,7 +76,7 @@ class Driver:
         self.tasks, self.ppl = worker_tasks(spec, self.opt.base_dir)
         self.baselines = Baselines(
             spec.model, self.tasks, self.ppl, spec.race.max_cases if spec.race else None,
-            signal=spec.race is not None and spec.race.test == "signal",
+            signal=spec.race is not None and spec.race.on_signal,
         )  # fmt: skip
         self.strategy = strategy_for(spec, self.baselines)  # schedules a trial's cases, stops and ranks trials
         self.dists = space_mod.distributions(spec.search_space)

@@ -100,7 +100,7 @@ class Racing(SearchStrategy):
         plan = spec.race
         assert plan is not None, "a racing strategy needs [pruner] kind = 'racing'"
         self.plan: RacePlan = plan
-        self.signal = plan.test == "signal"
+        self.signal = plan.on_signal
         self.task: TaskSpec = keys.tasks[0]  # the schema allows one task with racing
 
     @classmethod
@@ -109,7 +109,7 @@ class Racing(SearchStrategy):
         otherwise :class:`RacingPruner` (Wilcoxon)."""
         race = spec.race
         assert race is not None
-        if race.test == "signal":
+        if race.on_signal:
             return optuna.pruners.NopPruner()
         if race.test == "sign":
             return SignTestPruner(race.p_threshold, looks(race.max_cases, race.chunk))

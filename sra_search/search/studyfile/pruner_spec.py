@@ -107,6 +107,12 @@ class RacePlan:
     promote: str = "level"
     """What earns the next stage: ``level`` (at or above the incumbent) or ``above`` (strictly above)."""
 
+    @property
+    def on_signal(self) -> bool:
+        """Whether the race is on the gold signal (``test = "signal"``): every search chunk, the
+        baseline's included, scores it beside the answers."""
+        return self.test == "signal"
+
     def next_target(self, seen: int) -> int:
         """The case count after the stage that ends at ``seen`` cases: twice as many, capped."""
         return min(2 * seen, self.max_cases)
@@ -161,7 +167,7 @@ def racing_problem(pruner: Pruner, data: dict[str, Any]) -> str | None:
         if plan.initial_cases > plan.max_cases:
             return (f"initial_cases = {plan.initial_cases} is above max_cases = {plan.max_cases} "
                     f"(max_cases defaults to tasks[0].cases.search)")  # fmt: skip
-        if plan.test == "signal":
+        if plan.on_signal:
             return _signal_problem(tasks[0])
     return None
 
