@@ -38,6 +38,7 @@ each config), so a re-run only analyses::
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import statistics
 import sys
@@ -77,6 +78,15 @@ class SignalCache:
         self.signals[name] = value
         if self.path is not None:
             keyed_pickle.write(self.path, self.key, signals=self.signals)
+
+
+@functools.cache
+def model_of(name: str) -> tuple[Any, Any]:
+    """The model and tokenizer of ``name``, loaded on first use: a re-run that finds everything in
+    its cache only analyses, and loads no model."""
+    from sra_search.models import load_model
+
+    return load_model(name)
 
 
 def config_key(config) -> str:  # noqa: ANN001
@@ -327,18 +337,9 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("the recordings must share one model and one task with the same parameters")
     task = first["tasks"][0]
     cache = SignalCache({"model": first["model"], "task": task["name"], "params": task["params"], "n": args.cases}, args.cache)
-    loaded: list[Any] = []
-
-    def model_pair():  # noqa: ANN202
-        if not loaded:
-            from sra_search.models import load_model
-
-            loaded.append(load_model(first["model"]))
-        return loaded[0]
-
     t0 = time.perf_counter()
     for rec in recs:
-        score_signals(rec, cache, args.cases, model_pair)
+        score_signals(rec, cache, args.cases, lambda: model_of(first["model"]))
     stages = [int(x) for x in args.plan.split(",")]
     agreements = [agreement(recs, cache, s, args.cases) for s in SUMMARIES]
     races = [race(rec, cache, s, stages, args.alpha, rule) for rule in RULES for s in SUMMARIES for rec in recs]

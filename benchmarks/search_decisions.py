@@ -72,6 +72,8 @@ def add_arguments(ap) -> None:  # noqa: ANN001
                    help="racing's test: Optuna's Wilcoxon, the sign test, or the gold signal (free answers)")
     g.add_argument("--racing-promote", choices=PROMOTE_RULES, default="level",
                    help="what earns a racing trial the next stage: level with the incumbent or better, or strictly above")  # fmt: skip
+    g.add_argument("--racing-stop-margin", type=float, default=None,
+                   help="racing variants: [constraints.attention] stop_margin (a trial outside the band by more stops after a chunk)")
     g.add_argument("--model", default=None, help="model (default: the study's, smollm2-135m); 'tiny' = a random 4-layer Llama")
     g.add_argument("--workdir", default=None, help="where the SQLite studies go (default: a temporary folder)")
     g.add_argument("--reuse", action="store_true", help="read back studies already finished in --workdir instead of running them")
@@ -89,6 +91,8 @@ def study_spec(variant: str, seed: int, args, url: str, model: str):  # noqa: AN
         doc.pop("warm_start", None)  # every other variant starts from the same paper config only
     elif not doc.get("warm_start"):
         raise SystemExit(f"--variants {variant}: {args.study} has no warm_start to keep")
+    if (doc.get("constraints") or {}).get("attention"):
+        doc["constraints"]["attention"].pop("stop_margin", None)  # the variants' own: --racing-stop-margin
     task = doc["tasks"][0]
     task["params"] = {**task["params"], "length": args.length}
     task["cases"] = {"search": args.median_cases, "holdout": 0}
@@ -102,6 +106,8 @@ def study_spec(variant: str, seed: int, args, url: str, model: str):  # noqa: AN
             doc["pruner"]["test"] = args.racing_test
         if args.racing_promote != "level":
             doc["pruner"]["promote"] = args.racing_promote
+        if args.racing_stop_margin is not None:
+            doc.setdefault("constraints", {}).setdefault("attention", {})["stop_margin"] = args.racing_stop_margin
     else:
         doc["pruner"] = {"kind": "median", "n_startup_trials": 4, "n_warmup_steps": 1}
         task["chunk"] = 4
@@ -230,7 +236,8 @@ def run(args, rel) -> dict[str, Any]:  # noqa: ANN001
     return {
         "model": model, "seeds": seeds, "time_s": args.time, "heldout": args.heldout, "length": args.length,
         "study": Path(args.study).name, "task": task.name, "trials": args.study_trials, "racing_test": args.racing_test,
-        "median_cases": args.median_cases, "racing": args.racing, "racing_chunk": args.racing_chunk, "racing_promote": args.racing_promote, "variants": variants,
+        "median_cases": args.median_cases, "racing": args.racing, "racing_chunk": args.racing_chunk, "racing_promote": args.racing_promote,
+        "racing_stop_margin": args.racing_stop_margin, "variants": variants,
         "baseline_heldout_accuracy": held.baseline.score if held.baseline else None,
         "heldout_s_per_case": round(held.baseline_s / args.heldout, 3) if held.baseline else None,
         "rescore_s": round(rescore_s, 1), "configs_rescored": held.scored_now,
@@ -239,9 +246,9 @@ def run(args, rel) -> dict[str, Any]:  # noqa: ANN001
 
 
 SETTINGS = ("model", "study", "task", "time_s", "trials", "heldout", "length", "median_cases", "racing", "racing_chunk",
-            "racing_test", "racing_promote", "baseline_heldout_accuracy")
+            "racing_test", "racing_promote", "racing_stop_margin", "baseline_heldout_accuracy")
 """What must agree for reports to be merged: the same studies' settings and the same held-out cases."""
-SETTING_DEFAULTS = {"racing_promote": "level"}
+SETTING_DEFAULTS = {"racing_promote": "level", "racing_stop_margin": None}
 """Settings added after reports were written: what a report without one ran with."""
 
 
@@ -347,7 +354,8 @@ def print_report(report: dict[str, Any]) -> None:
           + (f" and {report['trials']} trials" if report.get("trials") else "") + " per study; "
           f"seeds {report['seeds']} (repeats = {len(report['seeds'])}); median: {report['median_cases']} cases in chunks of 4; "
           f"racing: initial,max = {report['racing']} in chunks of {report['racing_chunk']}, {report.get('racing_test', 'wilcoxon')} test, "
-          f"promote = {setting(report, 'racing_promote')}")  # fmt: skip
+          f"promote = {setting(report, 'racing_promote')}"
+          + (f", attention stop_margin {m}" if (m := setting(report, "racing_stop_margin")) is not None else ""))  # fmt: skip
     print(f"held-out: {report['heldout']} cases, baseline accuracy {report['baseline_heldout_accuracy']}, "
           f"{report['configs_rescored']} configs re-scored in {report['rescore_s']} s ({report['heldout_s_per_case']} s per case)")
     for seed, row in report["studies"].items():

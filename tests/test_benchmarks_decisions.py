@@ -88,7 +88,7 @@ def test_variants_are_checked_and_only_the_warm_twin_keeps_warm_start():
         decisions.parse_variants("tpe-median,tpe-warm")
     args = argparse.Namespace(study=str(decisions.REPO / "studies" / "smollm2-niah-multikey.toml"), length=512,
                               median_cases=16, racing="8,16", racing_chunk=4, racing_test="sign", racing_promote="level",
-                              time=900.0, study_trials=24)  # fmt: skip
+                              racing_stop_margin=None, time=900.0, study_trials=24)  # fmt: skip
     cold = decisions.study_spec("tpe-racing", 0, args, "sqlite://", "smollm2-135m")
     warm = decisions.study_spec("tpe-racing-warm", 0, args, "sqlite://", "smollm2-135m")
     assert not cold.warm_start and warm.warm_start == ["presets/smollm2-135m/passkey/v4.json"]
@@ -97,6 +97,13 @@ def test_variants_are_checked_and_only_the_warm_twin_keeps_warm_start():
     assert cold.race.promote == "level" and cold.pruner.promote is None  # unset: the hash of older studies
     args.racing_promote = "above"
     assert decisions.study_spec("tpe-racing", 0, args, "sqlite://", "smollm2-135m").race.promote == "above"
+    assert cold.constraints.attention.stop_margin is None
+    args.racing_stop_margin = 0.01  # the band stop goes with the racing variants only
+    assert decisions.study_spec("tpe-racing", 0, args, "sqlite://", "smollm2-135m").constraints.attention.stop_margin == 0.01
+    median = decisions.study_spec("tpe-median", 0, args, "sqlite://", "smollm2-135m")
+    assert median.constraints.attention.stop_margin is None
+    assert median.definition_hash() == decisions.study_spec("tpe-median", 0, argparse.Namespace(**{**vars(args), "racing_stop_margin": None}),
+                                                            "sqlite://", "smollm2-135m").definition_hash()  # fmt: skip
     args.study = str(decisions.REPO / "studies" / "smollm2-passkey.toml")
     with pytest.raises(SystemExit, match="has no warm_start to keep"):
         decisions.study_spec("tpe-racing-warm", 0, args, "sqlite://", "smollm2-135m")

@@ -202,6 +202,11 @@ class Driver:
             if self.strategy.after_chunk(study, run, job, res.outcomes, baselines):
                 self._finish(study, run, hb, state=TrialState.PRUNED)
                 return
+        if job.kind == "main" and run.more_task_chunks():
+            why = run.stop_outside_band(self.spec.constraints)  # objective.band_stop
+            if why:
+                self.strategy.stopped(run, why)
+                log.info("trial %d: %s; its remaining cases are not run", run.trial.number, why)
         run.step += 1
         if run.step < len(run.jobs):
             self._submit(run)

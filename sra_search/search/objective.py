@@ -72,9 +72,31 @@ def constraint_values(
     return out
 
 
+def outside_band(attention: float, low: float, high: float, margin: float) -> bool:
+    """Whether ``attention`` lies outside ``[low, high]`` by more than ``margin``: the one rule the
+    band stop (:func:`band_stop`) and its benchmark (``benchmarks/band_stop.py``) apply."""
+    return attention < low - margin or attention > high + margin
+
+
+def band_stop(constraints: Constraints, stats: SRASummary, n_cases: int) -> str | None:
+    """Why a trial's SRA statistics after ``n_cases`` cases already put it outside the attention
+    band by more than ``stop_margin`` (so its remaining cases would be spent on an infeasible
+    trial), or ``None``: no band, no margin set, or no row edited yet."""
+    from objectives.compare import attention_for_band
+
+    band = constraints.attention
+    if band is None or band.stop_margin is None or not stats.edited_rows:
+        return None
+    att = attention_for_band(stats)
+    if not outside_band(att, band.low, band.high, band.stop_margin):
+        return None
+    return (f"attention band: {att:.3f} after {n_cases} cases, outside {band.low}-{band.high} "
+            f"by more than stop_margin {band.stop_margin}")  # fmt: skip
+
+
 def objective_label(spec: StudyFile) -> str:
     names = "+".join(t.name for t in spec.tasks)
     return f"{names} {'score - baseline' if spec.objective.target == 'delta' else 'score'}"
 
 
-__all__ = ["mean", "task_value", "combine", "constraint_values", "is_feasible", "objective_label"]
+__all__ = ["mean", "task_value", "combine", "constraint_values", "outside_band", "band_stop", "is_feasible", "objective_label"]

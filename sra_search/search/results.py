@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 import optuna
 from optuna.trial import TrialState
 
-from sra_search.search.storage.attrs import CONFIG, OUTCOMES, PERPLEXITY_RATIO, RACING, RANKING, SRA_STATS, TASK_SCORES, Attr
+from sra_search.search.storage.attrs import BAND_STOP, CONFIG, OUTCOMES, PERPLEXITY_RATIO, RACING, RANKING, SRA_STATS, TASK_SCORES, Attr
 
 if TYPE_CHECKING:
     from sra_search.config import SRAConfig
@@ -150,4 +150,5 @@ def trial_summary(t: optuna.trial.FrozenTrial) -> dict[str, Any]:
         "sra_stats": SRA_STATS.get(t),
         "n_cases": cases_seen(t),
         "racing": RACING.get(t),
+        "band_stop": BAND_STOP.get(t),
     }

@@ -10,9 +10,9 @@ import optuna
 
 from sra_search.search.baselines import Baselines, paired_scores
 from sra_search.search.execution.jobs import Job
-from sra_search.search.objective import combine, constraint_values, mean, task_value
+from sra_search.search.objective import band_stop, combine, constraint_values, mean, task_value
 from sra_search.search.results import compact_outcomes
-from sra_search.search.storage.attrs import OUTCOMES, PERPLEXITY_RATIO, SRA_STATS, TASK_SCORES
+from sra_search.search.storage.attrs import BAND_STOP, OUTCOMES, PERPLEXITY_RATIO, SRA_STATS, TASK_SCORES
 from sra_search.search.storage.optuna_private import trial_id
 from sra_search.search.execution.pool import Slot
 from sra_search.search.studyfile.schema import Constraints
@@ -81,6 +81,17 @@ class TrialRun:
     def more_task_chunks(self) -> bool:
         """Whether a chunk of a task (not the perplexity text) follows the current job."""
         return self.step + 1 < len(self.jobs) and self.jobs[self.step + 1].kind == "main"
+
+    def stop_outside_band(self, constraints: Constraints) -> str | None:
+        """If the attention so far is outside the band by more than ``stop_margin``
+        (:func:`~sra_search.search.objective.band_stop`): drop the task chunks still queued, so the
+        trial completes, infeasible, on the cases it has (the perplexity text still runs: every
+        constraint is recorded for the sampler), note why (``band_stop`` attr) and return it."""
+        why = band_stop(constraints, self.stats, self.n_cases)
+        if why is not None:
+            BAND_STOP.set(self.trial, why)
+            self.jobs[self.step + 1 :] = [j for j in self.jobs[self.step + 1 :] if j.kind != "main"]
+        return why
 
     def add(self, job: Job, outcomes: Outcomes, baselines: dict[str, dict[str, Any]], keys: Baselines) -> None:
         """Record one job's outcomes (a task chunk, or the perplexity text against its baseline)."""

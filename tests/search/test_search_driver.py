@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from objectives.compare import attention_for_band
 from sra_search.runtime.stats import SRASummary
 from sra_search.search.driver import Driver, RunOptions, best_feasible
+from sra_search.search.results import trial_summary
 from sra_search.search.studyfile.schema import load_study_file
 
 pytestmark = pytest.mark.slow
@@ -149,3 +150,36 @@ def test_grid_sweep_visits_every_point(tiny_model_dir, ray_local, write_study, s
     assert summary.trials["complete"] == 3  # the budget is capped at the grid size
     assert sorted(t.params["tau_in"] for t in study.trials) == [0.1, 0.5, 1.0]
     assert all(t.user_attrs["sra"]["c_e"] == 16 for t in study.trials)
+
+
+@pytest.mark.parametrize("pruner", ['kind = "none"', 'kind = "racing"\ninitial_cases = 2\nmax_cases = 6'])
+def test_a_trial_outside_the_attention_band_stops_after_its_first_chunk(
+    pruner, tiny_model_dir, ray_local, write_study, study_text, harbor_text, tmp_path
+):
+    """A band no config reaches (attention 50-100): with ``stop_margin``, every trial that edits
+    rows completes, infeasible, after its first chunk, with its perplexity still measured; one
+    that edited nothing yet runs on (no evidence). Fixed chunks and racing alike."""
+    url = f"sqlite:///{tmp_path / 'band.db'}"
+    constraints = f"""
+    [constraints]
+    perplexity = {{ max_ratio = 50.0, params = {{ data = "{harbor_text}", length = 128, last_k = 32, holdout_fraction = 0.25 }}, cases = 2 }}
+    attention = {{ low = 50.0, high = 100.0, stop_margin = 1.0 }}
+    """
+    path = write_study(study_text(tiny_model_dir, name="tiny-band", storage=url, trials=3, search=6, chunk=2,
+                                  pruner=pruner, constraints=constraints))  # fmt: skip
+    summary = Driver(load_study_file(path), RunOptions(holdout=False)).run()
+    assert summary.trials["complete"] == 3 and summary.best is None
+    stopped = 0
+    for t in optuna.load_study(study_name="tiny-band", storage=url).trials:
+        n = len(t.user_attrs["outcomes"]["passkey"]["scores"])
+        assert t.constraints["attention_low"] > 0 and "perplexity_ratio" in t.user_attrs
+        if t.user_attrs["sra_stats"]["edited_rows"]:
+            stopped += 1
+            assert n == 2 and t.user_attrs["band_stop"].startswith("attention band: ")
+            assert trial_summary(t)["band_stop"] == t.user_attrs["band_stop"]  # what status and report show
+            assert "after 2 cases, outside 50.0-100.0 by more than stop_margin 1.0" in t.user_attrs["band_stop"]
+            if "racing" in t.user_attrs:
+                assert t.user_attrs["racing"]["stop"] == t.user_attrs["band_stop"] and t.user_attrs["racing"]["stages"] == [2]
+        else:
+            assert n == 6 and "band_stop" not in t.user_attrs
+    assert stopped >= 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 
 import optuna
@@ -108,3 +110,38 @@ def test_min_edited_share_with_nothing_examined_is_infeasible_not_an_error():
     stats = SRASummary.merge([SRASummary(edited_rows=0, examined_rows=0)])
     out = constraint_values(Constraints(min_edited_share=0.01, attention=None), perplexity_ratio=None, stats=stats)
     assert out == {"edited_share": 0.01}
+
+
+def _att(mean: float | None, edited: int = 10) -> SRASummary:
+    return SRASummary(edited_rows=edited, examined_rows=100, accumulated_attention_mean=mean)
+
+
+def test_band_stop_only_outside_the_band_by_more_than_the_margin():
+    band = Constraints(attention=AttentionConstraint(low=1.1, high=1.4, stop_margin=0.02))
+    assert obj.band_stop(band, _att(1.07), 4) == (
+        "attention band: 1.070 after 4 cases, outside 1.1-1.4 by more than stop_margin 0.02")
+    assert obj.band_stop(band, _att(1.43), 4).startswith("attention band: 1.430 after 4 cases")
+    for inside in (1.09, 1.1, 1.25, 1.4, 1.41):  # inside, or outside by no more than the margin
+        assert obj.band_stop(band, _att(inside), 4) is None, inside
+    assert obj.band_stop(band, _att(None, edited=0), 4) is None  # nothing edited yet: no evidence either way
+    unset = Constraints(attention=AttentionConstraint(low=1.1, high=1.4))
+    assert obj.band_stop(unset, _att(1.0), 4) is None  # no stop_margin: every trial runs its cases
+    assert obj.band_stop(Constraints(attention=None), _att(1.0), 4) is None
+    assert obj.outside_band(1.05, 1.1, 1.4, 0.0) and not obj.outside_band(1.05, 1.1, 1.4, 0.05)
+
+
+def test_stop_margin_is_checked_and_left_out_of_the_hash_when_unset():
+    from sra_search.search.studyfile.schema import StudyFileError, parse_study
+
+    base = 'name = "s"\nmodel = "m"\n[[tasks]]\nname = "passkey"\n[search_space]\ntau_in = { low = 0.1, high = 1.0 }\n[budget]\ntrials = 2\n'
+    plain = parse_study(base, "s.toml")
+    explicit = parse_study(base + "[constraints]\nattention = { low = 1.1, high = 1.4 }\n", "s.toml")
+    margin = parse_study(base + "[constraints]\nattention = { low = 1.1, high = 1.4, stop_margin = 0.02 }\n", "s.toml")
+    # Unset, the margin is not in the definition: studies stored before it existed resume.
+    keep = plain.model_dump(include={"model", "tasks", "search_space", "objective", "constraints", "seed", "sampler"})
+    keep["constraints"]["attention"].pop("stop_margin")
+    assert plain.definition_hash() == explicit.definition_hash() == hashlib.sha256(
+        json.dumps(keep, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    assert margin.definition_hash() != plain.definition_hash()  # it changes which cases a trial sees
+    with pytest.raises(StudyFileError, match="stop_margin"):
+        parse_study(base + "[constraints]\nattention = { stop_margin = -0.1 }\n", "s.toml")

@@ -57,6 +57,7 @@ RACING: Attr[dict[str, Any]] = Attr("racing", "a racing trial's case count, stag
 TASK_SCORES: Attr[dict[str, float]] = Attr("task_scores", "task name -> mean score on the cases seen")
 SRA_STATS: Attr[dict[str, Any]] = Attr("sra_stats", "SRASummary.to_dict() over the trial's task chunks")
 PERPLEXITY_RATIO: Attr[float] = Attr("perplexity_ratio", "perplexity with SRA / without, on the perplexity text")
+BAND_STOP: Attr[str] = Attr("band_stop", "why a trial stopped early outside the attention band (objective.band_stop)")
 SRA_INACTIVE: Attr[str] = Attr("sra_inactive", "why SRA edited no row (prompts outside its geometry)")
 WALL_S: Attr[float] = Attr("wall_s", "seconds from ask to tell")
 EVAL_S: Attr[float] = Attr("eval_s", "seconds the workers spent scoring the trial's jobs")

@@ -59,5 +59,9 @@ class SearchStrategy(ABC):
         """Report a scored chunk to the pruner; whether the trial is pruned now. May queue more
         chunks on ``run.jobs`` (after ``run.step``)."""
 
+    def stopped(self, run: TrialRun, why: str) -> None:
+        """The driver stopped the trial after this chunk for ``why`` (a constraint it already
+        misses, :func:`~sra_search.search.objective.band_stop`); default: nothing to note."""
+
     def record(self, run: TrialRun) -> None:
         """Set the strategy's own trial attributes when the trial ends (default: none)."""

@@ -159,6 +159,13 @@ class Racing(SearchStrategy):
         run.jobs[run.step + 1 : run.step + 1] = more  # before the perplexity text
         return False
 
+    def stopped(self, run: TrialRun, why: str) -> None:
+        """A trial stopped outside the attention band ends its race where it stands."""
+        race: RaceState = run.state
+        if race.stages[-1:] != [len(race.gains)]:  # not already at a stage's end
+            race.stages.append(len(race.gains))
+        race.stop = why
+
     def case_signals(self, job: Job, outcomes: Outcomes) -> dict[int, float]:
         """The chunk's gold log-likelihood signals by case index (the worker scored them: ``Job.signal``)."""
         if len(outcomes.case_signals) != outcomes.n_cases:

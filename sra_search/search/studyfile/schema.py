@@ -62,6 +62,11 @@ class AttentionConstraint(StrictModel):
 
     low: float = Field(default=1.1, gt=0, le=HUGE)
     high: float = Field(default=1.4, gt=0, le=HUGE)
+    stop_margin: float | None = Field(
+        default=None, ge=0, le=1,
+        description="Stop a trial after a chunk whose attention so far lies outside [low, high] by more than "
+        "this (it completes, infeasible, with the cases it has); unset: every trial runs its cases.",
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> "AttentionConstraint":
@@ -224,8 +229,10 @@ class StudyFile(StrictModel):
         # Racing fields added later and left unset are not dumped: racing studies made before they
         # existed keep their hash (tests/search/test_search_racing.py pins one).
         later = {f for f in LATER_RACING_FIELDS if getattr(self.pruner, f) is None}
-        exclude = {"pruner": later} if later else None
-        keep = self.model_dump(include=include | ({"pruner"} if self.pruner.kind == "racing" else set()), exclude=exclude)
+        exclude: dict[str, Any] = {"pruner": later} if later else {}
+        if self.constraints.attention is not None and self.constraints.attention.stop_margin is None:
+            exclude["constraints"] = {"attention": {"stop_margin"}}  # unset: the hash it had before the field
+        keep = self.model_dump(include=include | ({"pruner"} if self.pruner.kind == "racing" else set()), exclude=exclude or None)
         return hashlib.sha256(json.dumps(keep, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
